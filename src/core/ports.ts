@@ -1,0 +1,22 @@
+import type { Pm2AppSpec, ProcessEvent, ProcessView, Sample } from './types.js';
+
+/** The manager's handle on one PM2 daemon. Every operation is idempotent where PM2 allows it. */
+export interface ProcessManager {
+  list(): Promise<ProcessView[]>;
+  /** Starts (or restarts a stopped/errored) app; resolves once PM2 has it online or launching. No-op if already online. */
+  start(spec: Pm2AppSpec): Promise<void>;
+  /** Registers an app without leaving it running: starts it and stops it at once, unless it exists already. */
+  register(spec: Pm2AppSpec): Promise<void>;
+  /** Stops an app; no-op if it is already stopped or unknown. */
+  stop(name: string): Promise<void>;
+  /** Removes an app from PM2; no-op if unknown. */
+  remove(name: string): Promise<void>;
+  /** Subscribes to process events; returns the unsubscribe function. */
+  onEvent(listener: (event: ProcessEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** One health check of a primary beyond PM2's own status. */
+export interface Probe {
+  check(): Promise<Omit<Sample, 'at'>>;
+}
