@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'UNKNOWN_UNIT'
   | 'ILLEGAL_TRANSITION'
+  | 'REFUSED'
   | 'PM2_UNAVAILABLE'
   | 'PM2_OPERATION'
   | 'MANAGER_UNREACHABLE'
@@ -32,6 +33,7 @@ const exitCodeByErrorCode: Record<ErrorCode, ExitCode> = {
   USAGE: ExitCode.usage,
   UNKNOWN_UNIT: ExitCode.usage,
   ILLEGAL_TRANSITION: ExitCode.degraded,
+  REFUSED: ExitCode.degraded,
   PM2_UNAVAILABLE: ExitCode.critical,
   PM2_OPERATION: ExitCode.critical,
   MANAGER_UNREACHABLE: ExitCode.critical,

@@ -37,6 +37,8 @@ export type UnitEvent =
   | { type: 'manual-failback' };
 
 export type Effect =
+  /** Start the primary only if PM2 no longer knows it (a fresh daemon, a `pm2 delete`): PM2 restarts a known one itself. */
+  | { type: 'restore-primary' }
   | { type: 'stop-primary' }
   | { type: 'start-primary' }
   | { type: 'start-twin' }
@@ -78,7 +80,7 @@ export function holdDownMs(record: Pick<UnitRecord, 'repeat'>, policy: PolicyCon
 export function effectsOf(state: FailoverState, overlap: boolean): Effect[] {
   switch (state.kind) {
     case 'primary':
-      return overlap ? [] : [{ type: 'stop-twin' }];
+      return overlap ? [{ type: 'restore-primary' }] : [{ type: 'stop-twin' }, { type: 'restore-primary' }];
     case 'failing-over':
     case 'backup':
       // Stop first: PM2 must not restart the primary beside the twin.

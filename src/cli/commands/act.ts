@@ -1,0 +1,93 @@
+import { systemClock } from '../../core/clock.js';
+import { RedundancyError } from '../../core/errors.js';
+import { statusExitCode } from '../../core/health.js';
+import type { HealthReport } from '../../core/report-types.js';
+import { openSupervisor } from '../../daemon/compose.js';
+import { controlSocketPath } from '../../daemon/control-socket.js';
+import { loadInventory } from '../../daemon/inventory.js';
+import type { Supervisor } from '../../daemon/supervisor.js';
+import { askManager } from '../control-client.js';
+import { withPm2, type Context } from '../context.js';
+import { formatStatus } from '../format.js';
+
+/**
+ * Runs `work` in the manager when one is running, else in this process over the same
+ * supervisor, so a manual switch or a check never needs a second code path.
+ */
+async function inManagerOrHere<T>(
+  ctx: Context,
+  dryRun: boolean,
+  viaManager: () => Promise<T | undefined>,
+  here: (supervisor: Supervisor) => Promise<T>,
+): Promise<T> {
+  if (!dryRun) {
+    const answer = await viaManager();
+    if (answer !== undefined) return answer;
+  }
+  return withPm2(false, async (pm) => {
+    const units = await loadInventory(ctx.config, pm);
+    const supervisor = openSupervisor({
+      config: ctx.config,
+      units,
+      pm,
+      logger: ctx.logger,
+      clock: systemClock,
+      startedAt: Date.now(),
+      dryRun: dryRun ? (action) => ctx.say(action) : undefined,
+    });
+    await supervisor.init();
+    try {
+      return await here(supervisor);
+    } finally {
+      await supervisor.drain();
+    }
+  });
+}
+
+export async function checkCommand(ctx: Context, opts: { dryRun?: boolean }): Promise<number> {
+  const socket = controlSocketPath(ctx.config.stateDir);
+  let managerUp = false;
+  const report = await inManagerOrHere<HealthReport>(
+    ctx,
+    opts.dryRun === true,
+    async () => {
+      const answer = await askManager(socket, 'POST', '/check');
+      managerUp = answer !== undefined;
+      return answer ? unwrap<HealthReport>(answer) : undefined;
+    },
+    (supervisor) => supervisor.round(),
+  );
+  ctx.result(report, formatStatus(report, true, Date.now()));
+  // A check run here stands in for the manager: judge the units, not the manager's absence.
+  return statusExitCode(report, managerUp || true);
+}
+
+export async function switchCommand(ctx: Context, unit: string, action: 'failover' | 'failback', opts: { dryRun?: boolean }): Promise<number> {
+  const socket = controlSocketPath(ctx.config.stateDir);
+  const result = await inManagerOrHere<{ state: string; reason: string }>(
+    ctx,
+    opts.dryRun === true,
+    async () => {
+      const answer = await askManager(socket, 'POST', `/${action}/${encodeURIComponent(unit)}`);
+      return answer ? unwrap(answer) : undefined;
+    },
+    async (supervisor) => {
+      if (!supervisor.has(unit)) throw unknownUnit(unit);
+      const record = await supervisor.manual(unit, action);
+      return { state: record.state.kind, reason: record.reason };
+    },
+  );
+  ctx.result({ unit, ...result }, `${unit}: ${result.state} (${result.reason})`);
+  return 0;
+}
+
+function unwrap<T>(answer: { status: number; body: unknown }): T {
+  if (answer.status === 200) return answer.body as T;
+  const error = (answer.body as { error?: { code?: string; message?: string } }).error;
+  const code = error?.code === 'ILLEGAL_TRANSITION' || error?.code === 'UNKNOWN_UNIT' ? error.code : 'MANAGER_UNREACHABLE';
+  throw new RedundancyError(code, error?.message ?? `manager answered ${answer.status}`);
+}
+
+function unknownUnit(unit: string): RedundancyError {
+  return new RedundancyError('UNKNOWN_UNIT', `unknown unit ${unit}; see \`redundancy inventory\``);
+}

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { statusExitCode } from '../../core/health.js';
+import type { HealthReport } from '../../core/report-types.js';
+import { controlSocketPath } from '../../daemon/control-socket.js';
+import { readJsonFile } from '../../store/atomic-file.js';
+import { HEALTH_REPORT_FILE } from '../../store/report-writer.js';
+import { askManager } from '../control-client.js';
+import type { Context } from '../context.js';
+import { formatStatus } from '../format.js';
+
+/** The running manager's report, else the last one on disk marked as stale. */
+export async function currentStatus(ctx: Context): Promise<{ report?: HealthReport; managerUp: boolean }> {
+  const answer = await askManager(controlSocketPath(ctx.config.stateDir), 'GET', '/status', 5_000).catch(() => undefined);
+  if (answer?.status === 200) return { report: answer.body as HealthReport, managerUp: true };
+  const file = await readJsonFile(join(ctx.config.logsDir, HEALTH_REPORT_FILE));
+  return { report: file.kind === 'ok' ? (file.value as HealthReport) : undefined, managerUp: false };
+}
+
+export async function statusCommand(ctx: Context, opts: { watch?: boolean }): Promise<number> {
+  let code = await printStatus(ctx);
+  while (opts.watch) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1_000, ctx.config.checkIntervalMs)));
+    if (!ctx.json) process.stdout.write('\x1b[2J\x1b[H');
+    code = await printStatus(ctx);
+  }
+  return code;
+}
+
+async function printStatus(ctx: Context): Promise<number> {
+  const { report, managerUp } = await currentStatus(ctx);
+  if (!report) {
+    ctx.result(
+      { manager: { running: false }, summary: null, units: [] },
+      `manager: NOT RUNNING, and no health report yet (${join(ctx.config.logsDir, HEALTH_REPORT_FILE)}); start it with \`redundancy start\``,
+    );
+    return 2;
+  }
+  ctx.result({ ...report, manager: { ...report.manager, running: managerUp } }, formatStatus(report, managerUp, Date.now()));
+  return statusExitCode(report, managerUp);
+}

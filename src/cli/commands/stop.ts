@@ -1,0 +1,65 @@
+import { rm } from 'node:fs/promises';
+import type { Pm2ProcessManager } from '../../adapters/pm2/pm2-client.js';
+import { RedundancyError } from '../../core/errors.js';
+import type { UnitRecord } from '../../core/failover.js';
+import { decodeRecord } from '../../core/record-codec.js';
+import { planTwins } from '../../core/twin-plan.js';
+import { stateFile } from '../../daemon/compose.js';
+import { loadInventory } from '../../daemon/inventory.js';
+import { MANAGER_APP } from '../../daemon/manager-app.js';
+import { StateStore } from '../../store/state-store.js';
+import { connectIfRunning, type Context } from '../context.js';
+
+export interface StopOptions {
+  cleanup?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** Stops the manager; the active side of every unit keeps running. `--cleanup` also removes the twins. */
+export async function stopCommand(ctx: Context, opts: StopOptions): Promise<number> {
+  const pm = await connectIfRunning();
+  if (!pm) {
+    ctx.say('PM2 is not running: nothing to stop');
+    return 0;
+  }
+  try {
+    const act = async (what: string, work: () => Promise<void>) => {
+      if (opts.dryRun) return ctx.say(`would ${what}`);
+      await work();
+      ctx.say(what.replace(/^(\w+)/, (verb) => pastTense[verb] ?? verb));
+    };
+    const twins = opts.cleanup ? await twinsToRemove(ctx, pm, opts.force === true) : [];
+    const manager = (await pm.list()).find((v) => v.name === MANAGER_APP);
+    if (!manager) ctx.say(`${MANAGER_APP} is not registered in PM2`);
+    else if (opts.force && manager.pid > 0) {
+      await act(`kill ${MANAGER_APP} (pid ${manager.pid})`, async () => {
+        process.kill(manager.pid, 'SIGKILL');
+        await pm.stop(MANAGER_APP);
+      });
+    } else await act(`stop ${MANAGER_APP}`, () => pm.stop(MANAGER_APP));
+    if (!opts.cleanup) return 0;
+    for (const twin of twins) await act(`remove ${twin}`, () => pm.remove(twin));
+    if (manager) await act(`remove ${MANAGER_APP}`, () => pm.remove(MANAGER_APP));
+    await act(`remove ${stateFile(ctx.config)}`, () => rm(stateFile(ctx.config), { force: true }));
+    return 0;
+  } finally {
+    await pm.close();
+  }
+}
+
+const pastTense: Record<string, string> = { stop: 'stopped', kill: 'killed', remove: 'removed' };
+
+/** Twin names to remove; refuses, without --force, while a unit runs on its twin. */
+async function twinsToRemove(ctx: Context, pm: Pm2ProcessManager, force: boolean): Promise<string[]> {
+  const plans = planTwins(await loadInventory(ctx.config, pm));
+  const store = new StateStore<UnitRecord>({ file: stateFile(ctx.config), validateUnit: decodeRecord });
+  const { units } = await store.load(Date.now());
+  const onTwin = plans.filter((p) => units[p.unitId] && units[p.unitId]!.state.kind !== 'primary');
+  if (onTwin.length > 0 && !force) {
+    const names = onTwin.map((p) => `${p.unitId} (${p.twin.name})`).join(', ');
+    throw new RedundancyError('REFUSED', `${names} not on the primary: removing the twin would leave nothing running; run \`redundancy failback <unit>\` first, or add --force`);
+  }
+  const registered = new Set((await pm.list()).map((v) => v.name));
+  return plans.map((p) => p.twin.name).filter((name) => registered.has(name));
+}

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
+import { loadConfig } from '../core/config-file.js';
+import type { CompiledConfig } from '../core/config-types.js';
+import { errorMessage, isRedundancyError } from '../core/errors.js';
+import { createLogger, flushLogger, type Logger } from '../store/logger.js';
+
+export interface GlobalOptions {
+  config?: string;
+  cwd?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface Context {
+  config: CompiledConfig;
+  logger: Logger;
+  json: boolean;
+  quiet: boolean;
+  /** Human output; silent with --quiet and --json. */
+  say(text: string): void;
+  /** The command's result: JSON with --json, else `text`. */
+  result(value: unknown, text: string): void;
+  close(): Promise<void>;
+}
+
+export async function makeContext(opts: GlobalOptions): Promise<Context> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd });
+  const logger = openLogger(config.logsDir, opts.verbose ? 'debug' : 'info');
+  const json = opts.json === true;
+  const quiet = opts.quiet === true;
+  return {
+    config,
+    logger,
+    json,
+    quiet,
+    say: (text) => {
+      if (!quiet && !json) process.stdout.write(`${text}\n`);
+    },
+    result: (value, text) => {
+      if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      else if (!quiet) process.stdout.write(`${text}\n`);
+    },
+    close: () => flushLogger(logger),
+  };
+}
+
+/** Connects to PM2 for the length of `work`; always disconnects. */
+export async function withPm2<T>(startDaemon: boolean, work: (pm: Pm2ProcessManager) => Promise<T>): Promise<T> {
+  const pm = await Pm2ProcessManager.connect({ startDaemon });
+  try {
+    return await work(pm);
+  } finally {
+    await pm.close();
+  }
+}
+
+/** The live daemon when one runs; undefined, not an error, when none does. */
+export async function connectIfRunning(): Promise<Pm2ProcessManager | undefined> {
+  try {
+    return await Pm2ProcessManager.connect({ startDaemon: false });
+  } catch (error) {
+    if (isRedundancyError(error) && error.code === 'PM2_UNAVAILABLE') return undefined;
+    throw error;
+  }
+}
+
+/** logs/ may be unwritable: supervision and read-only commands go on, logging to stderr. */
+function openLogger(logsDir: string, level: string): Logger {
+  try {
+    return createLogger({ logsDir, level });
+  } catch (error) {
+    const logger = createLogger({ destination: 'stderr', level: 'warn' });
+    logger.warn({ err: errorMessage(error) }, `cannot write ${logsDir}; logging to stderr`);
+    return logger;
+  }
+}

@@ -1,0 +1,88 @@
+import { errorRate } from './error-window.js';
+import type { UnitRecord } from './failover.js';
+import type { ActiveSide, HealthReport, ManagerReport, UnitHealth, UnitReport } from './report-types.js';
+import type { Pm2Unit } from './types.js';
+
+/** What the last round saw of one side of a unit. */
+export interface SideObservation {
+  name: string;
+  /** PM2 status, or `missing`. */
+  status: string;
+  /** Running and, where probed, answering. */
+  ok: boolean;
+}
+
+export interface UnitObservation {
+  unit: Pm2Unit;
+  record: UnitRecord;
+  primary: SideObservation;
+  twin: SideObservation;
+}
+
+/** Which side does the work right now; `none` when the side that should is not up. */
+export function activeSide(obs: UnitObservation): ActiveSide {
+  switch (obs.record.state.kind) {
+    case 'primary':
+    case 'failing-back':
+    case 'probing':
+      if (obs.primary.ok) return 'primary';
+      return obs.twin.ok ? 'twin' : 'none';
+    case 'failing-over':
+    case 'backup':
+      return obs.twin.ok ? 'twin' : 'none';
+  }
+}
+
+/** Health of the primary: healthy with a clean window, degraded with failures or on trial, unhealthy when failed over or down. */
+export function primaryHealth(obs: UnitObservation): UnitHealth {
+  const kind = obs.record.state.kind;
+  if (kind === 'backup' || kind === 'failing-over') return 'unhealthy';
+  if (kind === 'probing') return 'degraded';
+  if (!obs.primary.ok) return 'unhealthy';
+  return errorRate(obs.record.window) > 0 ? 'degraded' : 'healthy';
+}
+
+export function unitReport(obs: UnitObservation): UnitReport {
+  const { unit, record } = obs;
+  return {
+    id: unit.id,
+    kind: unit.kind,
+    name: unit.name,
+    state: record.state.kind,
+    active: activeSide(obs),
+    health: primaryHealth(obs),
+    errorRate: Math.round(errorRate(record.window) * 100) / 100,
+    samples: record.window.length,
+    twin: { name: obs.twin.name, status: obs.twin.status },
+    primary: { name: obs.primary.name, status: obs.primary.status },
+    lastCheckAt: iso(record.lastCheckAt),
+    lastTransitionAt: iso(record.lastTransitionAt),
+    failovers: record.failovers,
+    reason: record.reason,
+  };
+}
+
+export function buildReport(observations: readonly UnitObservation[], manager: ManagerReport, now: number): HealthReport {
+  const units = observations.map(unitReport);
+  return {
+    generatedAt: new Date(now).toISOString(),
+    manager,
+    summary: {
+      units: units.length,
+      healthy: units.filter((u) => u.active === 'primary' && u.health === 'healthy').length,
+      onTwin: units.filter((u) => u.active === 'twin').length,
+      critical: units.filter((u) => u.active === 'none').length,
+    },
+    units,
+  };
+}
+
+/** Exit code of `status`: 0 all healthy, 1 some unit on its twin or degraded, 2 some unit with no side up. */
+export function statusExitCode(report: HealthReport, managerUp: boolean): 0 | 1 | 2 {
+  if (!managerUp || report.summary.critical > 0) return 2;
+  return report.summary.healthy === report.summary.units ? 0 : 1;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,63 @@
+import type { UnitId, UnitKind } from './types.js';
+
+/**
+ * The health report of DESIGN.md ("Files"): written to `logs/redundancy-health.json` and printed by
+ * `redundancy status --json`. Users and scripts rely on these fields: add, never rename.
+ * Times are ISO-8601 strings; `null` means "never happened yet".
+ */
+export interface HealthReport {
+  generatedAt: string;
+  manager: ManagerReport;
+  summary: ReportSummary;
+  units: UnitReport[];
+}
+
+export interface ManagerReport {
+  pid: number;
+  version: string;
+  startedAt: string;
+}
+
+export interface ReportSummary {
+  /** Units supervised. */
+  units: number;
+  /** Units on their primary with a healthy primary. */
+  healthy: number;
+  /** Units running on their twin. */
+  onTwin: number;
+  /** Units with neither side healthy. */
+  critical: number;
+}
+
+/** The failover states of DESIGN.md's state machine. */
+export type FailoverStateName = 'primary' | 'failing-over' | 'backup' | 'probing' | 'failing-back';
+export type ActiveSide = 'primary' | 'twin' | 'none';
+export type UnitHealth = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One side of a unit as PM2 shows it. */
+export interface SideReport {
+  name: string;
+  /** PM2 status (`online`, `stopped`, `errored`, ...) or `missing` when PM2 does not know the app. */
+  status: string;
+}
+
+export interface UnitReport {
+  id: UnitId;
+  kind: UnitKind;
+  name: string;
+  state: FailoverStateName;
+  active: ActiveSide;
+  /** Health of the primary, from its sample window. */
+  health: UnitHealth;
+  /** failed / total over the window; 0 with no samples. */
+  errorRate: number;
+  /** Samples in the window. */
+  samples: number;
+  twin: SideReport;
+  primary: SideReport;
+  lastCheckAt: string | null;
+  lastTransitionAt: string | null;
+  failovers: number;
+  /** Why the unit is where it is, e.g. `error rate 0.90 > 0.80`. */
+  reason: string;
+}

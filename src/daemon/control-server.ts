@@ -1,0 +1,52 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { unlink } from 'node:fs/promises';
+import { errorMessage, isRedundancyError } from '../core/errors.js';
+import type { HealthReport } from '../core/report-types.js';
+
+export interface ControlHandlers {
+  status(): HealthReport;
+  check(): Promise<HealthReport>;
+  manual(unit: string, action: 'failover' | 'failback'): Promise<{ state: string; reason: string }>;
+  hasUnit(unit: string): boolean;
+}
+
+/** The CLI talks to a running manager over HTTP on a Unix socket: no port to clash, only local users. */
+export async function startControlServer(socketPath: string, handlers: ControlHandlers): Promise<Server> {
+  await unlink(socketPath).catch(() => undefined);
+  const server = createServer((req, res) => {
+    route(req, handlers).then(
+      ([status, body]) => send(res, status, body),
+      (error: unknown) => {
+        const code = isRedundancyError(error) ? error.code : 'INTERNAL';
+        send(res, isRedundancyError(error) && error.code === 'ILLEGAL_TRANSITION' ? 409 : 500, { error: { code, message: errorMessage(error) } });
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number, unknown]> {
+  const url = new URL(req.url ?? '/', 'http://manager');
+  const [, action, ...rest] = url.pathname.split('/');
+  const unit = decodeURIComponent(rest.join('/'));
+  if (req.method === 'GET' && action === 'status') return [200, h.status()];
+  if (req.method === 'POST' && action === 'check') return [200, await h.check()];
+  if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
+    if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];
+    return [200, await h.manual(unit, action)];
+  }
+  return [404, { error: { code: 'USAGE', message: `no route ${req.method} ${url.pathname}` } }];
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

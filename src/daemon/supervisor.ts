@@ -1,0 +1,281 @@
+import type { Clock } from '../core/clock.js';
+import { unitConfig, type CompiledConfig } from '../core/config-types.js';
+import { errorMessage } from '../core/errors.js';
+import { effectsOf, initialRecord, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
+import { buildReport, type SideObservation, type UnitObservation } from '../core/health.js';
+import type { ProcessManager, Probe } from '../core/ports.js';
+import type { HealthReport, ManagerReport } from '../core/report-types.js';
+import type { TwinPlan } from '../core/twin-plan.js';
+import type { Pm2Unit, ProcessEvent, ProcessView, Sample, UnitId } from '../core/types.js';
+import type { Logger } from '../store/logger.js';
+import type { ReportWriter } from '../store/report-writer.js';
+import type { StateStore } from '../store/state-store.js';
+import { observePrimary, observeTwin, type PrimaryMemory } from './observe.js';
+import { LatestReportSink } from './report-sink.js';
+import { UnitQueue } from './unit-queue.js';
+
+export interface SupervisedUnit {
+  unit: Pm2Unit;
+  twin: TwinPlan;
+  probe?: Probe;
+  policy: UnitPolicy;
+}
+
+export interface SupervisorDeps {
+  config: CompiledConfig;
+  units: SupervisedUnit[];
+  pm: ProcessManager;
+  store: Pick<StateStore<UnitRecord>, 'load' | 'save'>;
+  reports: Pick<ReportWriter, 'write'>;
+  logger: Logger;
+  clock: Clock;
+  manager: ManagerReport;
+}
+
+/** Per-unit memory that does not survive a restart: PM2 counters and the last look at each side. */
+interface Volatile {
+  memory: PrimaryMemory;
+  /** Last probe verdict of each side; undefined when not probed since it last started. */
+  primaryProbeOk?: boolean;
+  twinProbeOk?: boolean;
+}
+
+export function unitPolicy(config: CompiledConfig, id: UnitId): UnitPolicy {
+  return {
+    ...config.policy,
+    overlap: unitConfig(config, id).overlap,
+    trialGraceMs: Math.max(2_000, config.checkIntervalMs),
+  };
+}
+
+/**
+ * Carries the failover state machine out for every unit: feeds it samples from PM2 and probes,
+ * saves each transition before running its effects, and writes the health report.
+ */
+export class Supervisor {
+  private readonly records = new Map<UnitId, UnitRecord>();
+  private readonly volatile = new Map<UnitId, Volatile>();
+  private readonly byName = new Map<string, SupervisedUnit>();
+  private readonly units = new Map<UnitId, SupervisedUnit>();
+  private readonly queue = new UnitQueue();
+  private views = new Map<string, ProcessView>();
+  private lastReport: HealthReport | undefined;
+  private readonly sink: LatestReportSink;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.sink = new LatestReportSink((report) => deps.reports.write(report));
+    for (const s of deps.units) {
+      this.units.set(s.unit.id, s);
+      this.byName.set(s.unit.name, s);
+      this.volatile.set(s.unit.id, { memory: { exitsSinceRound: 0 } });
+    }
+  }
+
+  /** Loads saved state, registers the twins stopped, and carries on any transition a previous manager left half done. */
+  async init(): Promise<void> {
+    const { logger, clock, store } = this.deps;
+    const loaded = await store.load(clock.now());
+    for (const { unit } of this.units.values()) {
+      this.records.set(unit.id, loaded.units[unit.id] ?? initialRecord(unit.id, clock.now()));
+    }
+    const orphans = Object.keys(loaded.units).filter((id) => !this.units.has(id));
+    if (orphans.length > 0) logger.warn({ units: orphans }, 'saved state names units the inventory no longer has; left as they are');
+    await this.save();
+    this.views = await this.listByName();
+    await Promise.all([...this.units.values()].map((s) => this.queue.run(s.unit.id, () => this.reconcile(s))));
+    for (const s of this.units.values()) {
+      this.volatile.get(s.unit.id)!.memory.restartsSeen = this.views.get(s.unit.name)?.restarts;
+    }
+  }
+
+  /** One health round: look at PM2, probe, feed the state machine, write the report. */
+  async round(): Promise<HealthReport> {
+    this.views = await this.listByName();
+    await Promise.all(
+      [...this.units.values()].map((s) =>
+        this.queue.run(s.unit.id, async () => {
+          await this.observe(s);
+          await this.apply(s, { type: 'tick' });
+          await this.reconcile(s);
+        }),
+      ),
+    );
+    return this.writeReport();
+  }
+
+  /** Bus events arrive between rounds: a crash is a failed sample at once. */
+  handleProcessEvent(event: ProcessEvent): void {
+    const s = this.byName.get(event.name);
+    if (!s) return;
+    const v = this.volatile.get(s.unit.id)!;
+    if (event.type === 'exit' && !event.manually) {
+      v.memory.exitsSinceRound += 1;
+      const code = event.exitCode ?? event.signal ?? 'unknown';
+      const sample: Sample = { ok: false, reason: `exited (${code})`, at: event.at, crash: true };
+      void this.queue.run(s.unit.id, () => this.apply(s, { type: 'sample', sample }));
+    } else if (event.type === 'restart-overlimit') {
+      void this.queue.run(s.unit.id, () => this.apply(s, { type: 'primary-dead', reason: 'PM2 gave up restarting (restart overlimit)' }));
+    }
+  }
+
+  /** `failover <unit>` / `failback <unit>`: the same transitions as the automatic ones. */
+  async manual(id: UnitId, action: 'failover' | 'failback'): Promise<UnitRecord> {
+    const s = this.units.get(id);
+    if (!s) throw new Error(`unknown unit ${id}`);
+    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
+    await this.queue.run(id, () => this.apply(s, event, true));
+    return this.records.get(id)!;
+  }
+
+  report(): HealthReport {
+    return this.lastReport ?? this.buildReport();
+  }
+
+  has(id: UnitId): boolean {
+    return this.units.has(id);
+  }
+
+  /** Waits for work under way, then saves synchronously enough for a SIGTERM. */
+  async drain(): Promise<void> {
+    await this.queue.idle();
+    await this.save();
+    await this.sink.flush();
+  }
+
+  private async observe(s: SupervisedUnit): Promise<void> {
+    const v = this.volatile.get(s.unit.id)!;
+    const record = this.records.get(s.unit.id)!;
+    const now = this.deps.clock.now();
+    const primaryView = this.views.get(s.unit.name);
+    const twinView = this.views.get(s.twin.twin.name);
+    v.twinProbeOk = (await observeTwin(twinView, s.probe, record.state.kind)).probeOk;
+    const observed = await observePrimary({
+      view: primaryView,
+      probe: s.probe,
+      memory: v.memory,
+      now,
+      deadAfterMs: s.policy.deadAfterMs,
+      state: record.state.kind,
+    });
+    v.primaryProbeOk = observed.probeOk;
+    v.memory.restartsSeen = primaryView?.restarts;
+    v.memory.exitsSinceRound = 0;
+    for (const event of observed.events) await this.apply(s, event);
+  }
+
+  private async apply(s: SupervisedUnit, event: UnitEvent, rethrow = false): Promise<void> {
+    const before = this.records.get(s.unit.id)!;
+    let t;
+    try {
+      t = transition(before, event, this.deps.clock.now(), s.policy);
+    } catch (error) {
+      if (rethrow) throw error;
+      this.deps.logger.error({ unit: s.unit.id, err: error }, 'transition refused');
+      return;
+    }
+    this.records.set(s.unit.id, t.record);
+    if (!t.changed) return;
+    if (t.record.state.kind !== before.state.kind) {
+      this.deps.logger.info({ unit: s.unit.id, from: before.state.kind, to: t.record.state.kind, reason: t.record.reason }, 'transition');
+    }
+    // The intent is durable before anything moves, so a killed manager resumes it.
+    await this.save();
+    if (t.effects.length > 0) await this.runEffects(s, t.effects);
+    this.writeReport();
+  }
+
+  /** Brings PM2 in line with the unit's state; completes a transitional state whose effects all succeed. */
+  private async reconcile(s: SupervisedUnit): Promise<void> {
+    const record = this.records.get(s.unit.id)!;
+    const effects = effectsOf(record.state, s.policy.overlap).filter((e) => this.needed(s, e));
+    if (effects.length > 0 && !(await this.runEffects(s, effects))) return;
+    if (isTransitional(record.state)) await this.apply(s, { type: 'effects-done' });
+  }
+
+  /** Skips effects PM2 already satisfies, so reconciling a settled unit costs nothing. */
+  private needed(s: SupervisedUnit, effect: Effect): boolean {
+    const primary = this.views.get(s.unit.name)?.status;
+    const twin = this.views.get(s.twin.twin.name)?.status;
+    switch (effect.type) {
+      case 'restore-primary':
+        return primary === undefined;
+      case 'start-primary':
+        return primary !== 'online' && primary !== 'launching';
+      case 'stop-primary':
+        return primary !== undefined && primary !== 'stopped';
+      case 'start-twin':
+        return twin !== 'online' && twin !== 'launching';
+      case 'stop-twin':
+        return twin === undefined || (twin !== 'stopped' && twin !== 'errored');
+    }
+  }
+
+  private async runEffects(s: SupervisedUnit, effects: Effect[]): Promise<boolean> {
+    const { pm, logger } = this.deps;
+    const log = logger.child({ unit: s.unit.id });
+    const v = this.volatile.get(s.unit.id)!;
+    for (const effect of effects) {
+      try {
+        switch (effect.type) {
+          case 'stop-primary':
+            await pm.stop(s.unit.name);
+            break;
+          case 'restore-primary':
+          case 'start-primary':
+            v.primaryProbeOk = undefined;
+            await pm.start(s.unit.app);
+            break;
+          case 'start-twin':
+            v.twinProbeOk = undefined;
+            await pm.start(s.twin.twin);
+            break;
+          case 'stop-twin':
+            // An unregistered twin is registered stopped, so `pm2 status` always lists it.
+            await pm.register(s.twin.twin);
+            await pm.stop(s.twin.twin.name);
+            break;
+        }
+        log.info({ effect: effect.type }, 'effect done');
+      } catch (error) {
+        log.error({ effect: effect.type, err: errorMessage(error) }, 'effect failed; retried next round');
+        return false;
+      }
+    }
+    this.views = await this.listByName().catch(() => this.views);
+    return true;
+  }
+
+  private async listByName(): Promise<Map<string, ProcessView>> {
+    const list = await this.deps.pm.list();
+    return new Map(list.map((view) => [view.name, view]));
+  }
+
+  private async save(): Promise<void> {
+    await this.deps.store.save(Object.fromEntries(this.records));
+  }
+
+  private buildReport(): HealthReport {
+    const observations: UnitObservation[] = [...this.units.values()].map((s) => {
+      const v = this.volatile.get(s.unit.id)!;
+      return {
+        unit: s.unit,
+        record: this.records.get(s.unit.id)!,
+        primary: side(s.unit.name, this.views, v.primaryProbeOk),
+        twin: side(s.twin.twin.name, this.views, v.twinProbeOk),
+      };
+    });
+    return buildReport(observations, this.deps.manager, this.deps.clock.now());
+  }
+
+  private writeReport(): HealthReport {
+    const report = this.buildReport();
+    this.lastReport = report;
+    this.sink.offer(report);
+    return report;
+  }
+}
+
+function side(name: string, views: Map<string, ProcessView>, probeOk: boolean | undefined): SideObservation {
+  const status = views.get(name)?.status ?? 'missing';
+  return { name, status, ok: status === 'online' && probeOk !== false };
+}
