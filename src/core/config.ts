@@ -1,0 +1,242 @@
+import { resolve } from 'node:path';
+import type { CompiledConfig, PolicyConfig, ProbeConfig, UnitConfig } from './config-types.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { configError } from './errors.js';
+
+type Path = ReadonlyArray<string | number>;
+
+/** Label used in messages when no config file was read. */
+export const defaultsLabel = 'redundancy.config.yaml (defaults)';
+
+/**
+ * PM2's default ecosystem file names. The default for `sources.pm2.ecosystem` is all of them
+ * resolved against cwd: compileConfig stays pure (no file system), and the file inventory keeps
+ * only the first one that exists.
+ */
+export function defaultEcosystemFiles(cwd: string): string[] {
+  return ['ecosystem.config.cjs', 'ecosystem.config.js', 'ecosystem.config.json'].map((name) => resolve(cwd, name));
+}
+
+// setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
+const maxTimerMs = 2_147_483_647;
+const unitKinds = ['pm2', 'cron', 'script', 'github', 'netlify'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'units', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const policyKeys = [
+  'errorRateThreshold', 'window', 'minSamples', 'failbackAfter', 'holdDown', 'holdDownMax', 'healthyReset', 'deadAfter',
+];
+
+/** Validates a YAML-parsed config and fills every default; throws one-line CONFIG_INVALID errors. */
+export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }): CompiledConfig {
+  const check = new Checker(opts.file ?? defaultsLabel);
+  const cwd = resolve(opts.cwd);
+  const top = check.map([], raw, topKeys, 'a map of settings');
+  const history = check.map(['history'], top.history, ['maxBytes', 'keep']);
+  const compiled: CompiledConfig = {
+    cwd,
+    checkIntervalMs: check.duration(['checkInterval'], top.checkInterval, 5_000),
+    policy: compilePolicy(check, top.policy),
+    sources: { pm2: compilePm2Source(check, top.sources, cwd) },
+    units: compileUnits(check, top.units),
+    stateDir: resolve(cwd, check.path(['stateDir'], top.stateDir, '.redundancy')),
+    logsDir: resolve(cwd, check.path(['logsDir'], top.logsDir, 'logs')),
+    twinsFile: resolve(cwd, check.path(['twinsFile'], top.twinsFile, 'automation/redundancy/ecosystem.backup.config.cjs')),
+    history: {
+      maxBytes: check.size(['history', 'maxBytes'], history.maxBytes, 1024 * 1024),
+      keep: check.integer(['history', 'keep'], history.keep, 3, 0),
+    },
+  };
+  if (opts.file !== undefined) compiled.file = resolve(cwd, opts.file);
+  return compiled;
+}
+
+function compilePolicy(check: Checker, raw: unknown): PolicyConfig {
+  const p = check.map(['policy'], raw, policyKeys);
+  const at = (key: string): Path => ['policy', key];
+  const threshold = p.errorRateThreshold === undefined ? 0.8 : p.errorRateThreshold;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
+    check.fail(at('errorRateThreshold'), threshold, 'a number > 0 and <= 1');
+  }
+  const window = check.integer(at('window'), p.window, 10, 1);
+  // Defaults follow the values given, so a small window alone does not trip a rule about a key not written.
+  const minSamples = check.integer(at('minSamples'), p.minSamples, Math.min(5, window), 1, window, 'policy.window');
+  const holdDownMs = check.duration(at('holdDown'), p.holdDown, 30_000);
+  const holdDownMaxMs = check.duration(at('holdDownMax'), p.holdDownMax, Math.max(600_000, holdDownMs));
+  if (holdDownMaxMs < holdDownMs) {
+    check.fail(at('holdDownMax'), p.holdDownMax, `a duration >= policy.holdDown (${formatDuration(holdDownMs)})`);
+  }
+  return {
+    errorRateThreshold: threshold,
+    window,
+    minSamples,
+    failbackAfter: check.integer(at('failbackAfter'), p.failbackAfter, 3, 1),
+    holdDownMs,
+    holdDownMaxMs,
+    healthyResetMs: check.duration(at('healthyReset'), p.healthyReset, 600_000),
+    deadAfterMs: check.duration(at('deadAfter'), p.deadAfter, 20_000),
+  };
+}
+
+function compilePm2Source(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['pm2'] {
+  const sources = check.map(['sources'], raw, ['pm2']);
+  const pm2 = check.map(['sources', 'pm2'], sources.pm2, ['ecosystem', 'live']);
+  const path: Path = ['sources', 'pm2', 'ecosystem'];
+  let ecosystem = defaultEcosystemFiles(cwd);
+  if (pm2.ecosystem !== undefined) {
+    const list = Array.isArray(pm2.ecosystem) ? pm2.ecosystem : [pm2.ecosystem];
+    const names = list.map((item, i) =>
+      check.path(Array.isArray(pm2.ecosystem) ? [...path, i] : path, item, undefined, 'a file path or a list of file paths'),
+    );
+    ecosystem = [...new Set(names.map((name) => resolve(cwd, name)))];
+  }
+  return { ecosystem, live: check.boolean(['sources', 'pm2', 'live'], pm2.live, true) };
+}
+
+function compileUnits(check: Checker, raw: unknown): Record<string, UnitConfig> {
+  const units = check.map(['units'], raw);
+  const compiled: Record<string, UnitConfig> = {};
+  for (const id of Object.keys(units)) {
+    const [kind, ...rest] = id.split(':');
+    if (!unitKinds.includes(kind ?? '') || rest.join(':').trim() === '') {
+      check.fail(['units'], id, `unit ids like pm2:api (kinds: ${unitKinds.join(', ')})`);
+    }
+    const path = ['units', id];
+    const unit = check.map(path, units[id], ['probe', 'overlap', 'ignore']);
+    const config: UnitConfig = {
+      overlap: check.boolean([...path, 'overlap'], unit.overlap, false),
+      ignore: check.boolean([...path, 'ignore'], unit.ignore, false),
+    };
+    if (unit.probe !== undefined) config.probe = compileProbe(check, [...path, 'probe'], unit.probe);
+    compiled[id] = config;
+  }
+  return compiled;
+}
+
+function compileProbe(check: Checker, path: Path, raw: unknown): ProbeConfig {
+  const shape = 'a map with http: URL or command: "..."';
+  if (!isPlainMap(raw)) return check.fail(path, raw, shape);
+  if ('http' in raw && 'command' in raw) return check.fail(path, raw, 'either http or command, not both');
+  if ('http' in raw) {
+    const probe = check.map(path, raw, ['http', 'expectStatus', 'timeout']);
+    const url = probe.http;
+    if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      check.fail([...path, 'http'], url, 'an http:// or https:// URL');
+    }
+    return {
+      kind: 'http',
+      url: url as string,
+      expectStatus: check.integer([...path, 'expectStatus'], probe.expectStatus, 200, 100, 599),
+      timeoutMs: check.duration([...path, 'timeout'], probe.timeout, 2_000),
+    };
+  }
+  if ('command' in raw) {
+    const probe = check.map(path, raw, ['command', 'timeout']);
+    if (typeof probe.command !== 'string' || probe.command.trim() === '') {
+      check.fail([...path, 'command'], probe.command, 'a command line to run');
+    }
+    return {
+      kind: 'command',
+      command: probe.command as string,
+      timeoutMs: check.duration([...path, 'timeout'], probe.timeout, 10_000),
+    };
+  }
+  return check.fail(path, raw, shape);
+}
+
+/** Typed readers that throw configError for one file; `undefined` means "not given, use the default". */
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(path: Path, value: unknown, expected: string): never {
+    throw configError('CONFIG_INVALID', this.file, path.map(displayKey), value, expected);
+  }
+
+  /** A map (null or absent counts as empty, so a section with every child commented out is fine). */
+  map(path: Path, value: unknown, known?: readonly string[], expected = 'a map'): Record<string, unknown> {
+    if (value === undefined || value === null) return {};
+    if (!isPlainMap(value)) return this.fail(path, value, expected);
+    for (const key of known ? Object.keys(value) : []) {
+      if (known!.includes(key)) continue;
+      const near = closestKey(key, known!);
+      const hint = near ? `did you mean "${near}"?` : `known keys: ${known!.join(', ')}`;
+      this.fail([...path, key], value[key], `a known key (unknown key; ${hint})`);
+    }
+    return value;
+  }
+
+  duration(path: Path, value: unknown, fallback: number): number {
+    if (value === undefined) return fallback;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0 || ms > maxTimerMs) {
+      this.fail(path, value, 'a duration > 0 and under 24d, like 500ms, 5s, 2m or 1h');
+    }
+    return ms;
+  }
+
+  integer(path: Path, value: unknown, fallback: number, min: number, max?: number, maxName?: string): number {
+    if (value === undefined) return fallback;
+    const ok = Number.isSafeInteger(value) && (value as number) >= min && (max === undefined || (value as number) <= max);
+    if (ok) return value as number;
+    if (max === undefined) return this.fail(path, value, `an integer >= ${min}`);
+    return this.fail(path, value, `an integer between ${min} and ${maxName ? `${maxName} (${max})` : max}`);
+  }
+
+  boolean(path: Path, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    return typeof value === 'boolean' ? value : this.fail(path, value, 'true or false');
+  }
+
+  path(path: Path, value: unknown, fallback: string | undefined, expected = 'a file path'): string {
+    if (value === undefined && fallback !== undefined) return fallback;
+    if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) return this.fail(path, value, expected);
+    return value;
+  }
+
+  size(path: Path, value: unknown, fallback: number): number {
+    if (value === undefined) return fallback;
+    const bytes = parseSize(value);
+    return bytes !== undefined && bytes >= 1 ? bytes : this.fail(path, value, 'a size in bytes > 0, like 1048576, 500KB or 1MiB');
+  }
+}
+
+/** A key as shown in a message path: quoted when it holds control characters, so the message stays one line. */
+export function displayKey<K extends string | number>(key: K): K | string {
+  return typeof key === 'string' && /[\p{Cc}\u2028\u2029]/u.test(key) ? JSON.stringify(key) : key;
+}
+
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const sizeUnits: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** Bytes from a number or a string like `500KB` (SI, 1000) or `1MiB` (IEC, 1024). */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value) : null;
+  const factor = match ? sizeUnits[(match[2] || 'b').toLowerCase()] : undefined;
+  return match && factor ? Math.round(Number(match[1]) * factor) : undefined;
+}
+
+/** The known key a typo most likely meant: same letters ignoring case and `_`/`-`, or a small edit distance. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(squash(key), squash(candidate));
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(best.key.length / 3)) ? best.key : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
