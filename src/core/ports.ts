@@ -5,7 +5,7 @@ export interface ProcessManager {
   list(): Promise<ProcessView[]>;
   /** Starts (or restarts a stopped/errored) app; resolves once PM2 has it online or launching. No-op if already online. */
   start(spec: Pm2AppSpec): Promise<void>;
-  /** Registers an app without leaving it running: starts it and stops it at once, unless it exists already. */
+  /** Registers an app stopped (PM2 `autostart: false`): it never runs, though a `cron_restart` would still start it. No-op if it exists. */
   register(spec: Pm2AppSpec): Promise<void>;
   /** Stops an app; no-op if it is already stopped or unknown. */
   stop(name: string): Promise<void>;

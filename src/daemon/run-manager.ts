@@ -8,6 +8,7 @@ import { askManager } from '../cli/control-client.js';
 import { openSupervisor } from './compose.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
+import { withInjectedFault } from './fault-injection.js';
 import { loadInventory } from './inventory.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -25,7 +26,14 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
   const startedAt = Date.now();
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, pm);
-  const supervisor = openSupervisor({ config, units, pm, logger, clock: systemClock, startedAt });
+  const supervisor = openSupervisor({
+    config,
+    units,
+    pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT),
+    logger,
+    clock: systemClock,
+    startedAt,
+  });
   await supervisor.init();
   const unsubscribe = pm.onEvent((event) => supervisor.handleProcessEvent(event));
   const server = await startControlServer(socketPath, {

@@ -20,7 +20,7 @@ export interface TestProject {
   env: NodeJS.ProcessEnv;
   cli(...args: string[]): Promise<CliResult>;
   /** The manager in the foreground, as a child process of the test. */
-  spawnManager(): ResultPromise;
+  spawnManager(extraEnv?: NodeJS.ProcessEnv): ResultPromise;
   write(file: string, text: string): Promise<void>;
   remove(): Promise<void>;
 }
@@ -40,8 +40,8 @@ export async function makeProject(env: NodeJS.ProcessEnv, files: Record<string, 
       const result = await execa('node', [cliPath, '--cwd', dir, ...args], { env, reject: false, timeout: 60_000 });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
-    spawnManager() {
-      return execa('node', [cliPath, '--cwd', dir, 'start', '--foreground'], { env, reject: false });
+    spawnManager(extraEnv = {}) {
+      return execa('node', [cliPath, '--cwd', dir, 'start', '--foreground'], { env: { ...env, ...extraEnv }, reject: false });
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };

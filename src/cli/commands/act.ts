@@ -7,7 +7,7 @@ import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import type { Supervisor } from '../../daemon/supervisor.js';
 import { askManager } from '../control-client.js';
-import { withPm2, type Context } from '../context.js';
+import { connectIfRunning, withPm2, type Context } from '../context.js';
 import { formatStatus } from '../format.js';
 
 /**
@@ -63,6 +63,9 @@ export async function checkCommand(ctx: Context, opts: { dryRun?: boolean }): Pr
 }
 
 export async function switchCommand(ctx: Context, unit: string, action: 'failover' | 'failback', opts: { dryRun?: boolean }): Promise<number> {
+  const pm = await connectIfRunning();
+  const known = await loadInventory(ctx.config, pm).finally(() => pm?.close());
+  if (!known.some((u) => u.id === unit)) throw unknownUnit(unit);
   const socket = controlSocketPath(ctx.config.stateDir);
   const result = await inManagerOrHere<{ state: string; reason: string }>(
     ctx,
@@ -72,7 +75,6 @@ export async function switchCommand(ctx: Context, unit: string, action: 'failove
       return answer ? unwrap(answer) : undefined;
     },
     async (supervisor) => {
-      if (!supervisor.has(unit)) throw unknownUnit(unit);
       const record = await supervisor.manual(unit, action);
       return { state: record.state.kind, reason: record.reason };
     },

@@ -1,0 +1,263 @@
+import { createRequire } from 'node:module';
+import { connect as netConnect } from 'node:net';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { RedundancyError } from '../../core/errors.js';
+import type { ProcessManager } from '../../core/ports.js';
+import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
+import { twinToEcosystemApp } from './app-options.js';
+import { type Pm2Entry, specFromPm2Entry } from './live-inventory.js';
+
+type Callback<T> = (err: unknown, value?: T) => void;
+
+interface Pm2Bus {
+  on(event: 'process:event', listener: (packet: BusPacket) => void): void;
+}
+
+/** A `process:event` packet (lib/Event.js): `process` is the app's pm2_env without `env`. */
+interface BusPacket {
+  event?: string;
+  manually?: boolean;
+  process?: { name?: string; status?: string; exit_code?: unknown };
+}
+
+/** The slice of PM2's API class (lib/API.js) used here; pm2's typings only describe the default instance. */
+interface Pm2Api {
+  connect(cb: Callback<unknown>): void;
+  disconnect(cb: Callback<unknown>): void;
+  launchBus(cb: Callback<Pm2Bus>): void;
+  start(app: Record<string, unknown>, cb: Callback<unknown[]>): void;
+  stop(id: number, cb: Callback<unknown>): void;
+  delete(id: number, cb: Callback<unknown>): void;
+  list(cb: Callback<Pm2Entry[]>): void;
+  killDaemon(cb: Callback<unknown>): void;
+}
+
+export interface Pm2ConnectOptions {
+  /** Spawn a daemon when none runs; with `false`, fail with PM2_UNAVAILABLE instead. @default true */
+  startDaemon?: boolean;
+  /** Deadline of every call to the daemon: a dead daemon otherwise leaves PM2's RPC waiting forever. @default 30s */
+  timeoutMs?: number;
+  /** Time stamps of events. @default systemClock */
+  clock?: Clock;
+}
+
+/** Statuses where the app runs or is about to: `start` leaves it alone. */
+const runningStatuses = new Set(['online', 'launching']);
+
+/**
+ * PM2 is loaded on first connect, not when this module is imported: `require('pm2')` reads
+ * PM2_HOME once, so a caller (or a test) that sets PM2_HOME before `connect` gets that home.
+ */
+function loadPm2(): { Api: new () => Pm2Api; rpcSocket: string } {
+  const require = createRequire(import.meta.url);
+  const pm2 = require('pm2') as { custom: new () => Pm2Api };
+  const constants = require('pm2/constants.js') as { DAEMON_RPC_PORT: string };
+  return { Api: pm2.custom, rpcSocket: constants.DAEMON_RPC_PORT };
+}
+
+/** Whether a daemon listens on the RPC socket; PM2's own ping exits the process on EACCES. */
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function pm2Message(err: unknown): string {
+  if (Array.isArray(err)) return err.map(pm2Message).join('; '); // pm2.start reports failed apps as a list
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && 'message' in err) return String(err.message);
+  return String(err);
+}
+
+// Cold connects at the same moment spawn one daemon each and can hang: run them one after another.
+let connectQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * The manager's handle on one PM2 daemon, over PM2's programmatic API (the only module that loads
+ * `pm2`). Each instance has its own RPC and bus connection; `close()` ends them, never the daemon.
+ */
+export class Pm2ProcessManager implements ProcessManager {
+  private readonly listeners = new Set<(event: ProcessEvent) => void>();
+  /** Apps whose next exits are stops, not crashes: PM2 7 sends every `exit` with `manually: false`. */
+  private readonly stopping = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    private readonly api: Pm2Api,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static connect(opts: Pm2ConnectOptions = {}): Promise<Pm2ProcessManager> {
+    const attempt = connectQueue.then(() => Pm2ProcessManager.open(opts));
+    connectQueue = attempt.catch(() => undefined);
+    return attempt;
+  }
+
+  private static async open(opts: Pm2ConnectOptions): Promise<Pm2ProcessManager> {
+    const { Api, rpcSocket } = loadPm2();
+    // pm2.connect(true) is PM2's in-process "no daemon" mode, not "do not start one": probe the socket.
+    if (opts.startDaemon === false && !(await socketAccepts(rpcSocket))) {
+      throw new RedundancyError('PM2_UNAVAILABLE', `no PM2 daemon is running (nothing listens on ${rpcSocket})`);
+    }
+    const manager = new Pm2ProcessManager(new Api(), opts.clock ?? systemClock, opts.timeoutMs ?? 30_000);
+    try {
+      await manager.call('connect', rpcSocket, (cb) => manager.api.connect(cb));
+      // The bus is up before connect resolves, so no event after it is missed.
+      const bus = await manager.call<Pm2Bus>('launchBus', rpcSocket, (cb) => manager.api.launchBus(cb));
+      bus.on('process:event', (packet) => manager.dispatch(packet));
+    } catch (error) {
+      await manager.close().catch(() => undefined); // the connect error is the one to report
+      throw new RedundancyError('PM2_UNAVAILABLE', (error as Error).message, { cause: error });
+    }
+    return manager;
+  }
+
+  async list(): Promise<ProcessView[]> {
+    return (await this.entries()).map(toView);
+  }
+
+  /** Every app of the daemon as a spec (see `specFromPm2Entry` for what is recovered) beside its view. */
+  async listAppSpecs(): Promise<Array<{ spec: Pm2AppSpec; view: ProcessView }>> {
+    return (await this.entries()).map((entry) => ({ spec: specFromPm2Entry(entry), view: toView(entry) }));
+  }
+
+  async start(spec: Pm2AppSpec): Promise<void> {
+    const found = await this.byName(spec.name);
+    if (found.some((entry) => runningStatuses.has(entry.pm2_env?.status ?? ''))) return;
+    // pm2.start on a known app restarts it with its old script and options and only merges env:
+    // delete it so the spec applies as written.
+    if (found.length > 0) await this.removeEntries(spec.name, found);
+    await this.launch(spec, true);
+  }
+
+  /**
+   * Adds the app stopped, never running it: PM2's `autostart: false` stores it with pid 0
+   * (lib/God.js executeApp). A `cron_restart` is armed all the same and will start it.
+   */
+  async register(spec: Pm2AppSpec): Promise<void> {
+    if ((await this.byName(spec.name)).length > 0) return;
+    await this.launch(spec, false);
+  }
+
+  async stop(name: string): Promise<void> {
+    // Stopping a `waiting restart` or errored app also cancels PM2's pending restart.
+    const targets = (await this.byName(name)).filter((entry) => entry.pm2_env?.status !== 'stopped');
+    if (targets.length > 0) this.stopping.add(name);
+    for (const entry of targets) await this.call('stop', name, (cb) => this.api.stop(entry.pm_id ?? -1, cb));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.removeEntries(name, await this.byName(name));
+  }
+
+  onEvent(listener: (event: ProcessEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Deletes every app and ends the daemon (`stop --cleanup` style); this handle is closed after. */
+  async killDaemon(): Promise<void> {
+    this.ensureOpen();
+    // PM2 closes its RPC and bus itself once the daemon is gone.
+    await this.call('killDaemon', 'daemon', (cb) => this.api.killDaemon(cb));
+    this.closed = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.call('disconnect', 'daemon', (cb) => this.api.disconnect(cb), true);
+  }
+
+  private async launch(spec: Pm2AppSpec, run: boolean): Promise<void> {
+    const app = { ...twinToEcosystemApp(spec), autostart: run };
+    const started = await this.call<unknown[]>('start', spec.name, (cb) => this.api.start(app, cb));
+    // PM2 logs a failed `prepare` and answers with an empty list instead of an error.
+    if (!Array.isArray(started) || started.length === 0) {
+      throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: PM2 launched no process`);
+    }
+  }
+
+  private async removeEntries(name: string, entries: Pm2Entry[]): Promise<void> {
+    if (entries.length > 0) this.stopping.add(name);
+    // By id: a name like `all`, `3` or `x.json` means something else to PM2.
+    for (const entry of entries) await this.call('delete', name, (cb) => this.api.delete(entry.pm_id ?? -1, cb));
+  }
+
+  private async byName(name: string): Promise<Pm2Entry[]> {
+    return (await this.entries()).filter((entry) => (entry.name ?? entry.pm2_env?.name) === name);
+  }
+
+  private entries(): Promise<Pm2Entry[]> {
+    return this.call<Pm2Entry[]>('list', 'all', (cb) => this.api.list(cb)).then((list) => list ?? []);
+  }
+
+  private dispatch(packet: BusPacket): void {
+    const name = packet.process?.name;
+    if (typeof name !== 'string') return;
+    const at = this.clock.now();
+    let event: ProcessEvent;
+    if (packet.event === 'online') {
+      this.stopping.delete(name); // a new generation: its exits are crashes again
+      event = { type: 'online', name, at };
+    } else if (packet.event === 'restart overlimit') {
+      event = { type: 'restart-overlimit', name, at };
+    } else if (packet.event === 'exit') {
+      // A stop sends `exit` twice, as `stopping` then as `stopped`; a crash once, as `stopped` or `errored`.
+      if (packet.process?.status === 'stopping') this.stopping.add(name);
+      const manually = packet.manually === true || this.stopping.has(name);
+      const code = packet.process?.exit_code;
+      // PM2 keeps no signal: a killed app shows exit code 0.
+      event = { type: 'exit', name, at, manually, exitCode: typeof code === 'number' ? code : null };
+    } else {
+      return;
+    }
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private ensureOpen(): void {
+    // PM2 respawns a daemon for any call made after disconnect.
+    if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
+  }
+
+  /** One PM2 call as a promise with a deadline; every failure becomes PM2_OPERATION. */
+  private call<T>(op: string, target: string, run: (cb: Callback<T>) => void, whenClosed = false): Promise<T> {
+    if (!whenClosed) this.ensureOpen();
+    return new Promise<T>((resolve, reject) => {
+      const fail = (message: string, cause?: unknown) =>
+        reject(new RedundancyError('PM2_OPERATION', `pm2 ${op} ${target}: ${message}`, { cause }));
+      const timer = setTimeout(() => fail(`no answer after ${this.timeoutMs}ms`), this.timeoutMs);
+      try {
+        run((err, value) => {
+          clearTimeout(timer);
+          if (err) fail(pm2Message(err), err);
+          else resolve(value as T);
+        });
+      } catch (error) {
+        clearTimeout(timer);
+        fail(pm2Message(error), error);
+      }
+    });
+  }
+}
+
+function toView(entry: Pm2Entry): ProcessView {
+  const env = entry.pm2_env ?? {};
+  return {
+    name: entry.name ?? env.name ?? '',
+    pmId: entry.pm_id ?? env.pm_id ?? -1,
+    status: env.status ?? 'unknown',
+    pid: entry.pid ?? 0,
+    restarts: env.restart_time ?? 0,
+    unstableRestarts: env.unstable_restarts ?? 0,
+    startedAt: env.pm_uptime ?? 0,
+    memoryBytes: entry.monit?.memory ?? 0,
+    cpuPercent: entry.monit?.cpu ?? 0,
+  };
+}
