@@ -29,6 +29,8 @@ export interface PolicyConfig {
   healthyResetMs: number;
   /** A primary shown `waiting restart` with pid 0 for longer than this counts as dead. @default 20s */
   deadAfterMs: number;
+  /** A probe failing this soon after the process started is start-up, not a failure (PM2's `online` fires at fork). @default 5s */
+  startGraceMs: number;
 }
 
 export interface CompiledConfig {

@@ -34,6 +34,7 @@ describe('compileConfig defaults', () => {
         holdDownMaxMs: 600_000,
         healthyResetMs: 600_000,
         deadAfterMs: 20_000,
+        startGraceMs: 5_000,
       },
       sources: {
         pm2: {

@@ -22,7 +22,7 @@ const maxTimerMs = 2_147_483_647;
 const unitKinds = ['pm2', 'cron', 'script', 'github', 'netlify'];
 const topKeys = ['checkInterval', 'policy', 'sources', 'units', 'stateDir', 'logsDir', 'twinsFile', 'history'];
 const policyKeys = [
-  'errorRateThreshold', 'window', 'minSamples', 'failbackAfter', 'holdDown', 'holdDownMax', 'healthyReset', 'deadAfter',
+  'errorRateThreshold', 'window', 'minSamples', 'failbackAfter', 'holdDown', 'holdDownMax', 'healthyReset', 'deadAfter', 'startGrace',
 ];
 
 /** Validates a YAML-parsed config and fills every default; throws one-line CONFIG_INVALID errors. */
@@ -73,6 +73,7 @@ function compilePolicy(check: Checker, raw: unknown): PolicyConfig {
     holdDownMaxMs,
     healthyResetMs: check.duration(at('healthyReset'), p.healthyReset, 600_000),
     deadAfterMs: check.duration(at('deadAfter'), p.deadAfter, 20_000),
+    startGraceMs: check.duration(at('startGrace'), p.startGrace, 5_000),
   };
 }
 

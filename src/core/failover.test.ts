@@ -11,8 +11,8 @@ const policy: UnitPolicy = {
   holdDownMaxMs: 240_000,
   healthyResetMs: 600_000,
   deadAfterMs: 20_000,
+  startGraceMs: 5_000,
   overlap: false,
-  trialGraceMs: 2_000,
 };
 
 function run(record: UnitRecord, events: Array<[UnitEvent, number]>, p: UnitPolicy = policy) {
@@ -105,17 +105,17 @@ describe('failback trial', () => {
     expect(done.record.window).toEqual([]);
   });
 
-  it('excuses probe failures during the start-up grace but not crashes', () => {
+  it('fails the trial on any failed sample', () => {
     const start = 1010 + 30_000;
     const trial = run(onTwin(), [
       [{ type: 'tick' }, start],
       [{ type: 'effects-done' }, start + 10],
-      [sample(false, start + 500), start + 500],
+      [sample(true, start + 500), start + 500],
     ]).record;
-    expect(trial.state.kind).toBe('probing');
-    const crashed = transition(trial, sample(false, start + 600, true), start + 600, policy);
-    expect(crashed.record.state.kind).toBe('failing-over');
-    expect(crashed.record.reason).toMatch(/^failback trial failed/);
+    expect(trial.state).toMatchObject({ kind: 'probing', okCount: 1 });
+    const failed = transition(trial, sample(false, start + 600), start + 600, policy);
+    expect(failed.record.state.kind).toBe('failing-over');
+    expect(failed.record.reason).toBe('failback trial failed: HTTP 500 (expected 200)');
   });
 
   it('doubles the hold-down on each repeat failover, up to the cap', () => {

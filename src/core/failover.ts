@@ -53,8 +53,6 @@ export interface Transition {
 
 export interface UnitPolicy extends PolicyConfig {
   overlap: boolean;
-  /** Failed probe samples this soon after a trial's primary started are start-up noise. */
-  trialGraceMs: number;
 }
 
 export function initialRecord(id: UnitId, now: number): UnitRecord {
@@ -212,7 +210,6 @@ function onProbing(
         }
         return { record: { ...next, state: { ...state, okCount } }, effects: [], changed: false };
       }
-      if (!sample.crash && sample.at - state.since < policy.trialGraceMs) return { record: next, effects: [], changed: false };
       return failOver(next, `failback trial failed: ${sample.reason}`, now, policy, false);
     }
     case 'primary-dead':
@@ -229,7 +226,8 @@ function onProbing(
 }
 
 function failOver(record: UnitRecord, reason: string, now: number, policy: UnitPolicy, manual: boolean): Transition {
-  const next: UnitRecord = { ...record, window: [], failovers: record.failovers + 1, repeat: record.repeat + 1, reason };
+  // The window stays as it was: the report shows what made the unit fail over.
+  const next: UnitRecord = { ...record, failovers: record.failovers + 1, repeat: record.repeat + 1, reason };
   return enter(next, { kind: 'failing-over', since: now, reason, manual }, now, policy, reason);
 }
 

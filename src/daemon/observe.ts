@@ -25,6 +25,7 @@ export async function observePrimary(input: {
   memory: PrimaryMemory;
   now: number;
   deadAfterMs: number;
+  startGraceMs: number;
   state: StateKind;
 }): Promise<SideCheck & { events: UnitEvent[] }> {
   const { view, probe, memory, now } = input;
@@ -51,15 +52,22 @@ export async function observePrimary(input: {
     return { ok: true, events };
   }
   const result = await probe.check();
+  // PM2 says online at fork, long before an app listens: an early failed probe is start-up, not a sample.
+  if (!result.ok && now - view.startedAt < input.startGraceMs) return { ok: true, events };
   const sample: Sample = { ...result, at: now };
   events.push({ type: 'sample', sample });
   return { ok: result.ok, probeOk: result.ok, events };
 }
 
 /** The twin is looked at, and probed, only while it is the side that should work. */
-export async function observeTwin(view: ProcessView | undefined, probe: Probe | undefined, state: StateKind): Promise<SideCheck> {
-  const online = view?.status === 'online';
-  if (!online || !probe || !twinWatched.has(state)) return { ok: online };
+export async function observeTwin(
+  view: ProcessView | undefined,
+  probe: Probe | undefined,
+  state: StateKind,
+  timing: { now: number; startGraceMs: number },
+): Promise<SideCheck> {
+  if (view?.status !== 'online' || !probe || !twinWatched.has(state)) return { ok: view?.status === 'online' };
   const result = await probe.check();
+  if (!result.ok && timing.now - view.startedAt < timing.startGraceMs) return { ok: true };
   return { ok: result.ok, probeOk: result.ok };
 }

@@ -41,11 +41,7 @@ interface Volatile {
 }
 
 export function unitPolicy(config: CompiledConfig, id: UnitId): UnitPolicy {
-  return {
-    ...config.policy,
-    overlap: unitConfig(config, id).overlap,
-    trialGraceMs: Math.max(2_000, config.checkIntervalMs),
-  };
+  return { ...config.policy, overlap: unitConfig(config, id).overlap };
 }
 
 /**
@@ -148,13 +144,14 @@ export class Supervisor {
     const now = this.deps.clock.now();
     const primaryView = this.views.get(s.unit.name);
     const twinView = this.views.get(s.twin.twin.name);
-    v.twinProbeOk = (await observeTwin(twinView, s.probe, record.state.kind)).probeOk;
+    v.twinProbeOk = (await observeTwin(twinView, s.probe, record.state.kind, { now, startGraceMs: s.policy.startGraceMs })).probeOk;
     const observed = await observePrimary({
       view: primaryView,
       probe: s.probe,
       memory: v.memory,
       now,
       deadAfterMs: s.policy.deadAfterMs,
+      startGraceMs: s.policy.startGraceMs,
       state: record.state.kind,
     });
     v.primaryProbeOk = observed.probeOk;
