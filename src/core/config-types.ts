@@ -4,12 +4,17 @@ export type ProbeConfig =
   | { kind: 'http'; url: string; expectStatus: number; timeoutMs: number }
   | { kind: 'command'; command: string; timeoutMs: number };
 
+/** cold: the twin is registered stopped and pays a whole start at failover; warm: it waits booted, parked. */
+export type TwinMode = 'cold' | 'warm';
+
 export interface UnitConfig {
   probe?: ProbeConfig;
   /** Primary and twin may run side by side (no shared port, lock or checkout). @default false */
   overlap: boolean;
   /** Leave this unit out of supervision. @default false */
   ignore: boolean;
+  /** @default the global `twin.mode` */
+  twinMode: TwinMode;
 }
 
 export interface PolicyConfig {
@@ -49,7 +54,9 @@ export interface CompiledConfig {
       live: boolean;
     };
   };
-  /** Per-unit settings keyed by unit id; units not named get `defaultUnitConfig`. */
+  /** Default twin mode of every unit. @default cold */
+  twin: { mode: TwinMode };
+  /** Per-unit settings keyed by unit id; units not named get `unitConfig`'s defaults. */
   units: Record<UnitId, UnitConfig>;
   /** @default `.redundancy` */
   stateDir: string;
@@ -65,8 +72,6 @@ export interface CompiledConfig {
   };
 }
 
-export const defaultUnitConfig: UnitConfig = { overlap: false, ignore: false };
-
 export function unitConfig(config: CompiledConfig, id: UnitId): UnitConfig {
-  return config.units[id] ?? defaultUnitConfig;
+  return config.units[id] ?? { overlap: false, ignore: false, twinMode: config.twin.mode };
 }

@@ -42,6 +42,7 @@ describe('compileConfig defaults', () => {
           live: true,
         },
       },
+      twin: { mode: 'cold' },
       units: {},
       stateDir: '/srv/app/.redundancy',
       logsDir: '/srv/app/logs',
@@ -53,7 +54,7 @@ describe('compileConfig defaults', () => {
   it('treats null sections (every child commented out) as empty', () => {
     const compiled = compileConfig({ policy: null, units: { 'pm2:api': null } }, { file, cwd });
     expect(compiled.policy.window).toBe(10);
-    expect(compiled.units['pm2:api']).toEqual({ overlap: false, ignore: false });
+    expect(compiled.units['pm2:api']).toEqual({ overlap: false, ignore: false, twinMode: 'cold' });
     expect(compiled.file).toBe('/srv/app/redundancy.config.yaml');
   });
 
@@ -75,7 +76,7 @@ describe('compileConfig defaults', () => {
       kind: 'http', url: 'http://127.0.0.1:3000/health', expectStatus: 200, timeoutMs: 2000,
     });
     expect(compiled.units['pm2:sync']).toEqual({
-      probe: { kind: 'command', command: 'node scripts/check-sync.js', timeoutMs: 10_000 }, overlap: false, ignore: false,
+      probe: { kind: 'command', command: 'node scripts/check-sync.js', timeoutMs: 10_000 }, overlap: false, ignore: false, twinMode: 'cold',
     });
   });
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CompiledConfig, PolicyConfig, ProbeConfig, UnitConfig } from './config-types.js';
+import type { CompiledConfig, PolicyConfig, ProbeConfig, TwinMode, UnitConfig } from './config-types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { configError } from './errors.js';
 
@@ -20,7 +20,8 @@ export function defaultEcosystemFiles(cwd: string): string[] {
 // setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
 const maxTimerMs = 2_147_483_647;
 const unitKinds = ['pm2', 'cron', 'script', 'github', 'netlify'];
-const topKeys = ['checkInterval', 'policy', 'sources', 'units', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const twinModes: readonly TwinMode[] = ['cold', 'warm'];
 const policyKeys = [
   'errorRateThreshold', 'window', 'minSamples', 'failbackAfter', 'holdDown', 'holdDownMax', 'healthyReset', 'deadAfter', 'startGrace',
 ];
@@ -31,12 +32,14 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
   const cwd = resolve(opts.cwd);
   const top = check.map([], raw, topKeys, 'a map of settings');
   const history = check.map(['history'], top.history, ['maxBytes', 'keep']);
+  const twinMode = compileTwinMode(check, ['twin'], top.twin, 'cold');
   const compiled: CompiledConfig = {
     cwd,
     checkIntervalMs: check.duration(['checkInterval'], top.checkInterval, 5_000),
     policy: compilePolicy(check, top.policy),
     sources: { pm2: compilePm2Source(check, top.sources, cwd) },
-    units: compileUnits(check, top.units),
+    twin: { mode: twinMode },
+    units: compileUnits(check, top.units, twinMode),
     stateDir: resolve(cwd, check.path(['stateDir'], top.stateDir, '.redundancy')),
     logsDir: resolve(cwd, check.path(['logsDir'], top.logsDir, 'logs')),
     twinsFile: resolve(cwd, check.path(['twinsFile'], top.twinsFile, 'automation/redundancy/ecosystem.backup.config.cjs')),
@@ -92,7 +95,15 @@ function compilePm2Source(check: Checker, raw: unknown, cwd: string): CompiledCo
   return { ecosystem, live: check.boolean(['sources', 'pm2', 'live'], pm2.live, true) };
 }
 
-function compileUnits(check: Checker, raw: unknown): Record<string, UnitConfig> {
+/** `twin: { mode: cold | warm }`, globally or per unit; a unit without one takes the global mode. */
+function compileTwinMode(check: Checker, path: Path, raw: unknown, fallback: TwinMode): TwinMode {
+  const twin = check.map(path, raw, ['mode']);
+  if (twin.mode === undefined) return fallback;
+  if (!twinModes.includes(twin.mode as TwinMode)) check.fail([...path, 'mode'], twin.mode, 'cold or warm');
+  return twin.mode as TwinMode;
+}
+
+function compileUnits(check: Checker, raw: unknown, twinMode: TwinMode): Record<string, UnitConfig> {
   const units = check.map(['units'], raw);
   const compiled: Record<string, UnitConfig> = {};
   for (const id of Object.keys(units)) {
@@ -101,10 +112,11 @@ function compileUnits(check: Checker, raw: unknown): Record<string, UnitConfig> 
       check.fail(['units'], id, `unit ids like pm2:api (kinds: ${unitKinds.join(', ')})`);
     }
     const path = ['units', id];
-    const unit = check.map(path, units[id], ['probe', 'overlap', 'ignore']);
+    const unit = check.map(path, units[id], ['probe', 'overlap', 'ignore', 'twin']);
     const config: UnitConfig = {
       overlap: check.boolean([...path, 'overlap'], unit.overlap, false),
       ignore: check.boolean([...path, 'ignore'], unit.ignore, false),
+      twinMode: compileTwinMode(check, [...path, 'twin'], unit.twin, twinMode),
     };
     if (unit.probe !== undefined) config.probe = compileProbe(check, [...path, 'probe'], unit.probe);
     compiled[id] = config;

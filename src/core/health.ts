@@ -10,6 +10,9 @@ export interface SideObservation {
   status: string;
   /** Running and, where probed, answering. */
   ok: boolean;
+  mode?: 'cold' | 'warm';
+  reason?: string;
+  memoryMb?: number;
 }
 
 export interface UnitObservation {
@@ -53,7 +56,7 @@ export function unitReport(obs: UnitObservation): UnitReport {
     health: primaryHealth(obs),
     errorRate: Math.round(errorRate(record.window) * 100) / 100,
     samples: record.window.length,
-    twin: { name: obs.twin.name, status: obs.twin.status },
+    twin: sideReport(obs.twin),
     primary: { name: obs.primary.name, status: obs.primary.status },
     lastCheckAt: iso(record.lastCheckAt),
     lastTransitionAt: iso(record.lastTransitionAt),
@@ -85,4 +88,9 @@ export function statusExitCode(report: HealthReport, managerUp: boolean): 0 | 1 
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+function sideReport(side: SideObservation): UnitReport['twin'] {
+  const { name, status, mode, reason, memoryMb } = side;
+  return { name, status, ...(mode && { mode }), ...(reason !== undefined && { reason }), ...(memoryMb !== undefined && { memoryMb }) };
 }

@@ -37,8 +37,14 @@ export type UnitHealth = 'healthy' | 'degraded' | 'unhealthy';
 /** One side of a unit as PM2 shows it. */
 export interface SideReport {
   name: string;
-  /** PM2 status (`online`, `stopped`, `errored`, ...) or `missing` when PM2 does not know the app. */
+  /** PM2 status (`online`, `stopped`, `errored`, ...), `missing` when PM2 does not know the app; for a warm twin `warm` while parked, `failed` when its app did not load. */
   status: string;
+  /** Twins only: cold (registered stopped) or warm (parked launcher). */
+  mode?: 'cold' | 'warm';
+  /** Why the side is as it is, when that is not plain: a warm twin's load failure, why a unit is cold. */
+  reason?: string;
+  /** Resident memory PM2 measured. */
+  memoryMb?: number;
 }
 
 export interface UnitReport {

@@ -30,7 +30,7 @@ describe('planTwin', () => {
       cwd: '/srv/app',
       interpreter: 'node',
       env: { PORT: '3000', REDUNDANCY_ROLE: 'backup', REDUNDANCY_PRIMARY: 'api' },
-      options: { node_args: ['--max-old-space-size=256'], instances: 1, watch: false },
+      options: { node_args: ['--max-old-space-size=256'], instances: 1 },
       maxRestarts: 15,
       minUptimeMs: 2000,
       expBackoffRestartDelayMs: 100,

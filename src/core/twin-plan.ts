@@ -1,3 +1,4 @@
+import type { TwinMode } from './config-types.js';
 import { formatDuration } from './duration.js';
 import type { Pm2AppSpec, Pm2Unit, UnitId } from './types.js';
 
@@ -9,7 +10,20 @@ export interface TwinPlan {
   twin: Pm2AppSpec;
   /** Short phrases: what was changed from the primary and why. */
   notes: string[];
+  mode: TwinMode;
+  /** Why a unit that asked for a warm twin got a cold one. */
+  coldReason?: string;
 }
+
+/** Where a warm twin's launcher lives and where it reports whether it is parked. */
+export interface WarmLaunch {
+  launcher: string;
+  /** The launcher writes `{ pid, state: parked | active | failed, reason? }` here. */
+  statusFile(twin: string): string;
+}
+
+/** Names of the launcher's own variables: read and removed before the app loads. */
+export const warmEnv = { script: 'REDUNDANCY_WARM_SCRIPT', status: 'REDUNDANCY_WARM_STATUS' } as const;
 
 /** PM2's own max_restarts when an app sets none. */
 export const pm2DefaultMaxRestarts = 16;
@@ -24,7 +38,7 @@ export function twinName(primary: string): string {
  * The twin of a PM2 unit: the same work under a stronger restart policy, safe to keep registered
  * but stopped. Pure: no PM2 naming here beyond the notes users read.
  */
-export function planTwin(unit: Pm2Unit): TwinPlan {
+export function planTwin(unit: Pm2Unit, mode: TwinMode = 'cold', warm?: WarmLaunch): TwinPlan {
   const primary = unit.app;
   const notes: string[] = [];
   const base = primary.maxRestarts ?? pm2DefaultMaxRestarts;
@@ -41,9 +55,8 @@ export function planTwin(unit: Pm2Unit): TwinPlan {
   if (primary.cronRestart !== undefined) {
     notes.push(`cron_restart "${primary.cronRestart}" dropped: PM2 would start the stopped twin on that schedule`);
   }
-  if (primary.options.watch !== undefined && primary.options.watch !== false) {
-    notes.push('watch turned off: file changes must not start the stopped twin');
-  }
+  const watching = primary.options.watch !== undefined && primary.options.watch !== false;
+  if (watching) notes.push('watch turned off: file changes must not start the stopped twin');
   if (primary.autorestart === false) notes.push('autorestart turned on: the twin is the last line and must come back');
   notes.push(`env REDUNDANCY_ROLE=backup, REDUNDANCY_PRIMARY=${primary.name}`);
 
@@ -52,7 +65,7 @@ export function planTwin(unit: Pm2Unit): TwinPlan {
     script: primary.script,
     args: [...primary.args],
     env: { ...primary.env, REDUNDANCY_ROLE: 'backup', REDUNDANCY_PRIMARY: primary.name },
-    options: { ...primary.options, watch: false },
+    options: watching ? { ...primary.options, watch: false } : { ...primary.options },
     maxRestarts,
     expBackoffRestartDelayMs: backoff,
     autorestart: true,
@@ -60,9 +73,38 @@ export function planTwin(unit: Pm2Unit): TwinPlan {
   if (primary.cwd !== undefined) twin.cwd = primary.cwd;
   if (primary.interpreter !== undefined) twin.interpreter = primary.interpreter;
   if (primary.minUptimeMs !== undefined) twin.minUptimeMs = primary.minUptimeMs;
-  return { unitId: unit.id, primary: primary.name, twin, notes };
+  const plan: TwinPlan = { unitId: unit.id, primary: primary.name, twin, notes, mode: 'cold' };
+  if (mode === 'cold') return plan;
+  const refusal = warm ? warmRefusal(primary) : 'no launcher available';
+  if (refusal !== undefined || !warm) return { ...plan, coldReason: refusal };
+  // PM2 runs the launcher with the app's args and env; the launcher loads the real script on activation.
+  twin.script = warm.launcher;
+  twin.env = { ...twin.env, [warmEnv.script]: primary.script, [warmEnv.status]: warm.statusFile(twin.name) };
+  notes.push('warm: runs parked in the standby launcher, loads the app on activation');
+  return { ...plan, mode: 'warm' };
 }
 
-export function planTwins(units: readonly Pm2Unit[]): TwinPlan[] {
-  return units.map(planTwin);
+export function planTwins(units: readonly Pm2Unit[], modeOf: (unit: Pm2Unit) => TwinMode = () => 'cold', warm?: WarmLaunch): TwinPlan[] {
+  return units.map((unit) => planTwin(unit, modeOf(unit), warm));
+}
+
+const nodeModule = /\.(c|m)?js$/;
+// Flags that run code in the launcher before it parks, which a warm twin must not do.
+const preloadFlag = /^(-r|--require|--import|--loader|--experimental-loader)(=|$)/;
+
+/** Why the standby launcher cannot stand in for how PM2 would run this app; undefined if it can. */
+export function warmRefusal(app: Pm2AppSpec): string | undefined {
+  const interpreter = app.interpreter?.split('/').pop();
+  if (interpreter !== undefined && interpreter !== 'node' && interpreter !== 'nodejs') return `interpreter ${app.interpreter} is not node`;
+  const execMode = String(app.options.exec_mode ?? 'fork');
+  const instances = app.options.instances;
+  if (execMode.includes('cluster') || (instances !== undefined && instances !== 1 && instances !== '1')) return 'cluster mode';
+  if (!nodeModule.test(app.script)) return `script ${app.script} is not a .js, .cjs or .mjs module`;
+  for (const key of ['node_args', 'interpreter_args']) {
+    const raw = app.options[key];
+    const flags = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(/\s+/) : [];
+    const preload = flags.find((flag) => preloadFlag.test(flag));
+    if (preload) return `${key} ${preload} would load code before the twin parks`;
+  }
+  return undefined;
 }

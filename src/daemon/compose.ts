@@ -1,18 +1,20 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makeProbe } from '../adapters/probe/make-probe.js';
 import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import type { UnitRecord } from '../core/failover.js';
 import type { ProcessManager } from '../core/ports.js';
 import { decodeRecord } from '../core/record-codec.js';
-import { planTwin } from '../core/twin-plan.js';
+import { planTwins, type TwinPlan, type WarmLaunch } from '../core/twin-plan.js';
 import type { Pm2Unit } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import { ReportWriter } from '../store/report-writer.js';
 import { StateStore } from '../store/state-store.js';
 import { dryRunProcessManager } from './dry-run.js';
 import { Supervisor, unitPolicy, type SupervisedUnit } from './supervisor.js';
+import { coldTwin, warmTwin } from './twin-driver.js';
 
 export const managerVersion: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -20,12 +22,29 @@ export function stateFile(config: CompiledConfig): string {
   return join(config.stateDir, 'state.json');
 }
 
+/** The standby launcher of warm twins, and where each reports whether it is parked. */
+export function warmLaunch(config: CompiledConfig): WarmLaunch {
+  return {
+    launcher: fileURLToPath(new URL('../warm/launcher.cjs', import.meta.url)),
+    statusFile: (twin) => join(config.stateDir, 'warm', `${twin}.json`),
+  };
+}
+
+/** Every twin as configured: cold, or warm where the unit asks and the launcher can serve it. */
+export function planUnitTwins(config: CompiledConfig, units: readonly Pm2Unit[]): TwinPlan[] {
+  return planTwins(units, (unit) => unitConfig(config, unit.id).twinMode, warmLaunch(config));
+}
+
 export function supervisedUnits(config: CompiledConfig, units: Pm2Unit[]): SupervisedUnit[] {
-  return units.map((unit) => {
+  const plans = planUnitTwins(config, units);
+  const warm = warmLaunch(config);
+  return units.map((unit, i) => {
     const probe = unitConfig(config, unit.id).probe;
+    const twin = plans[i]!;
     return {
       unit,
-      twin: planTwin(unit),
+      twin,
+      driver: twin.mode === 'warm' ? warmTwin(twin, warm.statusFile(twin.twin.name)) : coldTwin(twin),
       probe: probe ? makeProbe(probe, config.cwd) : undefined,
       policy: unitPolicy(config, unit.id),
     };

@@ -1,9 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
-import { effectsOf, initialRecord, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
+import { effectsOf, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
 import { buildReport, type SideObservation, type UnitObservation } from '../core/health.js';
 import type { ProcessManager, Probe } from '../core/ports.js';
+import { recordFromLiveView } from '../core/live-record.js';
 import type { HealthReport, ManagerReport } from '../core/report-types.js';
 import type { TwinPlan } from '../core/twin-plan.js';
 import type { Pm2Unit, ProcessEvent, ProcessView, Sample, UnitId } from '../core/types.js';
@@ -12,11 +13,13 @@ import type { ReportWriter } from '../store/report-writer.js';
 import type { StateStore } from '../store/state-store.js';
 import { observePrimary, observeTwin, type PrimaryMemory } from './observe.js';
 import { LatestReportSink } from './report-sink.js';
+import type { TwinDriver } from './twin-driver.js';
 import { UnitQueue } from './unit-queue.js';
 
 export interface SupervisedUnit {
   unit: Pm2Unit;
   twin: TwinPlan;
+  driver: TwinDriver;
   probe?: Probe;
   policy: UnitPolicy;
 }
@@ -71,17 +74,36 @@ export class Supervisor {
   async init(): Promise<void> {
     const { logger, clock, store } = this.deps;
     const loaded = await store.load(clock.now());
-    for (const { unit } of this.units.values()) {
-      this.records.set(unit.id, loaded.units[unit.id] ?? initialRecord(unit.id, clock.now()));
+    this.views = await this.listByName();
+    for (const s of this.units.values()) {
+      // No saved record (first start, state file lost): the side PM2 shows it on, not a flip back.
+      const record = loaded.units[s.unit.id] ?? this.fromLiveView(s);
+      this.records.set(s.unit.id, record);
     }
     const orphans = Object.keys(loaded.units).filter((id) => !this.units.has(id));
     if (orphans.length > 0) logger.warn({ units: orphans }, 'saved state names units the inventory no longer has; left as they are');
+    // Kept in the file: a unit missing from one inventory (a live unit after `pm2 kill`) is not forgotten.
+    for (const id of orphans) this.records.set(id, loaded.units[id]!);
     await this.save();
-    this.views = await this.listByName();
     await Promise.all([...this.units.values()].map((s) => this.queue.run(s.unit.id, () => this.reconcile(s))));
     for (const s of this.units.values()) {
       this.volatile.get(s.unit.id)!.memory.restartsSeen = this.views.get(s.unit.name)?.restarts;
     }
+  }
+
+  /** After PM2 came back as a new daemon: looks again and restores every unit's active side. */
+  async resync(): Promise<void> {
+    this.views = await this.listByName();
+    await Promise.all(
+      [...this.units.values()].map((s) =>
+        this.queue.run(s.unit.id, async () => {
+          // The old daemon's counters mean nothing to the new one.
+          this.volatile.get(s.unit.id)!.memory = { exitsSinceRound: 0 };
+          await this.reconcile(s);
+        }),
+      ),
+    );
+    this.writeReport();
   }
 
   /** One health round: look at PM2, probe, feed the state machine, write the report. */
@@ -144,7 +166,9 @@ export class Supervisor {
     const now = this.deps.clock.now();
     const primaryView = this.views.get(s.unit.name);
     const twinView = this.views.get(s.twin.twin.name);
-    v.twinProbeOk = (await observeTwin(twinView, s.probe, record.state.kind, { now, startGraceMs: s.policy.startGraceMs })).probeOk;
+    const twinStatus = s.driver.effective(twinView).status;
+    const twinSeen = twinView && { ...twinView, status: twinStatus };
+    v.twinProbeOk = (await observeTwin(twinSeen, s.probe, record.state.kind, { now, startGraceMs: s.policy.startGraceMs })).probeOk;
     const observed = await observePrimary({
       view: primaryView,
       probe: s.probe,
@@ -177,7 +201,8 @@ export class Supervisor {
     }
     // The intent is durable before anything moves, so a killed manager resumes it.
     await this.save();
-    if (t.effects.length > 0) await this.runEffects(s, t.effects);
+    const effects = t.effects.filter((e) => this.needed(s, e));
+    if (effects.length > 0) await this.runEffects(s, effects);
     this.writeReport();
   }
 
@@ -192,7 +217,7 @@ export class Supervisor {
   /** Skips effects PM2 already satisfies, so reconciling a settled unit costs nothing. */
   private needed(s: SupervisedUnit, effect: Effect): boolean {
     const primary = this.views.get(s.unit.name)?.status;
-    const twin = this.views.get(s.twin.twin.name)?.status;
+    const twin = s.driver.effective(this.views.get(s.twin.twin.name));
     switch (effect.type) {
       case 'restore-primary':
         return primary === undefined;
@@ -201,9 +226,9 @@ export class Supervisor {
       case 'stop-primary':
         return primary !== undefined && primary !== 'stopped';
       case 'start-twin':
-        return twin !== 'online' && twin !== 'launching';
+        return s.driver.needsActivate(twin);
       case 'stop-twin':
-        return twin === undefined || (twin !== 'stopped' && twin !== 'errored');
+        return s.driver.needsStandby(twin);
     }
   }
 
@@ -224,12 +249,10 @@ export class Supervisor {
             break;
           case 'start-twin':
             v.twinProbeOk = undefined;
-            await pm.start(s.twin.twin);
+            await s.driver.activate(pm, this.views.get(s.twin.twin.name));
             break;
           case 'stop-twin':
-            // An unregistered twin is registered stopped, so `pm2 status` always lists it.
-            await pm.register(s.twin.twin);
-            await pm.stop(s.twin.twin.name);
+            await s.driver.standby(pm, this.views.get(s.twin.twin.name));
             break;
         }
         log.info({ effect: effect.type }, 'effect done');
@@ -240,6 +263,13 @@ export class Supervisor {
     }
     this.views = await this.listByName().catch(() => this.views);
     return true;
+  }
+
+  private fromLiveView(s: SupervisedUnit): UnitRecord {
+    const twin = s.driver.effective(this.views.get(s.twin.twin.name)).status;
+    const record = recordFromLiveView(s.unit.id, this.deps.clock.now(), this.views.get(s.unit.name)?.status, twin);
+    if (record.state.kind !== 'primary') this.deps.logger.warn({ unit: s.unit.id }, `no saved state; ${record.reason}: kept on its twin`);
+    return record;
   }
 
   private async listByName(): Promise<Map<string, ProcessView>> {
@@ -258,7 +288,7 @@ export class Supervisor {
         unit: s.unit,
         record: this.records.get(s.unit.id)!,
         primary: side(s.unit.name, this.views, v.primaryProbeOk),
-        twin: side(s.twin.twin.name, this.views, v.twinProbeOk),
+        twin: twinSide(s, this.views.get(s.twin.twin.name), v.twinProbeOk),
       };
     });
     return buildReport(observations, this.deps.manager, this.deps.clock.now());
@@ -275,4 +305,13 @@ export class Supervisor {
 function side(name: string, views: Map<string, ProcessView>, probeOk: boolean | undefined): SideObservation {
   const status = views.get(name)?.status ?? 'missing';
   return { name, status, ok: status === 'online' && probeOk !== false };
+}
+
+function twinSide(s: SupervisedUnit, view: ProcessView | undefined, probeOk: boolean | undefined): SideObservation {
+  const { status, reason } = s.driver.effective(view);
+  const side: SideObservation = { name: s.twin.twin.name, status, ok: status === 'online' && probeOk !== false, mode: s.twin.mode };
+  if (reason !== undefined) side.reason = reason;
+  else if (s.twin.coldReason !== undefined) side.reason = `cold: ${s.twin.coldReason}`;
+  if (view && view.memoryBytes > 0) side.memoryMb = Math.round((view.memoryBytes / 1_048_576) * 10) / 10;
+  return side;
 }

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Pm2ProcessManager } from '../../adapters/pm2/pm2-client.js';
 import { RedundancyError } from '../../core/errors.js';
 import type { UnitRecord } from '../../core/failover.js';
 import { decodeRecord } from '../../core/record-codec.js';
-import { planTwins } from '../../core/twin-plan.js';
-import { stateFile } from '../../daemon/compose.js';
+import { planUnitTwins, stateFile } from '../../daemon/compose.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import { MANAGER_APP } from '../../daemon/manager-app.js';
 import { StateStore } from '../../store/state-store.js';
@@ -41,7 +41,10 @@ export async function stopCommand(ctx: Context, opts: StopOptions): Promise<numb
     if (!opts.cleanup) return 0;
     for (const twin of twins) await act(`remove ${twin}`, () => pm.remove(twin));
     if (manager) await act(`remove ${MANAGER_APP}`, () => pm.remove(MANAGER_APP));
-    await act(`remove ${stateFile(ctx.config)}`, () => rm(stateFile(ctx.config), { force: true }));
+    await act(`remove ${stateFile(ctx.config)}`, async () => {
+      await rm(stateFile(ctx.config), { force: true });
+      await rm(join(ctx.config.stateDir, 'warm'), { recursive: true, force: true });
+    });
     return 0;
   } finally {
     await pm.close();
@@ -52,7 +55,7 @@ const pastTense: Record<string, string> = { stop: 'stopped', kill: 'killed', rem
 
 /** Twin names to remove; refuses, without --force, while a unit runs on its twin. */
 async function twinsToRemove(ctx: Context, pm: Pm2ProcessManager, force: boolean): Promise<string[]> {
-  const plans = planTwins(await loadInventory(ctx.config, pm));
+  const plans = planUnitTwins(ctx.config, await loadInventory(ctx.config, pm));
   const store = new StateStore<UnitRecord>({ file: stateFile(ctx.config), validateUnit: decodeRecord });
   const { units } = await store.load(Date.now());
   const onTwin = plans.filter((p) => units[p.unitId] && units[p.unitId]!.state.kind !== 'primary');
