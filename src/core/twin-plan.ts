@@ -23,7 +23,7 @@ export interface WarmLaunch {
 }
 
 /** Names of the launcher's own variables: read and removed before the app loads. */
-export const warmEnv = { script: 'REDUNDANCY_WARM_SCRIPT', status: 'REDUNDANCY_WARM_STATUS' } as const;
+export const warmEnv = { script: 'REDUNDANCY_WARM_SCRIPT', status: 'REDUNDANCY_WARM_STATUS', pmx: 'REDUNDANCY_WARM_PMX' } as const;
 
 /** PM2's own max_restarts when an app sets none. */
 export const pm2DefaultMaxRestarts = 16;
@@ -79,7 +79,10 @@ export function planTwin(unit: Pm2Unit, mode: TwinMode = 'cold', warm?: WarmLaun
   if (refusal !== undefined || !warm) return { ...plan, coldReason: refusal };
   // PM2 runs the launcher with the app's args and env; the launcher loads the real script on activation.
   twin.script = warm.launcher;
-  twin.env = { ...twin.env, [warmEnv.script]: primary.script, [warmEnv.status]: warm.statusFile(twin.name) };
+  // PM2's metrics module costs ~13 MB at boot: the launcher loads it on activation instead, if the primary has it.
+  const pmx = primary.options.pmx !== false && primary.options.pmx !== 'false';
+  twin.options = { ...twin.options, pmx: false };
+  twin.env = { ...twin.env, [warmEnv.script]: primary.script, [warmEnv.status]: warm.statusFile(twin.name), [warmEnv.pmx]: String(pmx) };
   notes.push('warm: runs parked in the standby launcher, loads the app on activation');
   return { ...plan, mode: 'warm' };
 }

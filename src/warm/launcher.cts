@@ -12,9 +12,11 @@ type LauncherState = 'parked' | 'active' | 'failed';
 
 const script = process.env.REDUNDANCY_WARM_SCRIPT;
 const statusFile = process.env.REDUNDANCY_WARM_STATUS;
+const pmx = process.env.REDUNDANCY_WARM_PMX === 'true';
 // The app sees the env it would see under PM2: the role variables stay, the launcher's go.
 delete process.env.REDUNDANCY_WARM_SCRIPT;
 delete process.env.REDUNDANCY_WARM_STATUS;
+delete process.env.REDUNDANCY_WARM_PMX;
 
 let keepAlive: NodeJS.Timeout | undefined;
 
@@ -53,6 +55,21 @@ function loadsAsEsm(file: string): boolean {
   }
 }
 
+/** What PM2's fork container does at boot when `pmx` is on, deferred to activation (PM2's lib/ProcessUtils.js). */
+function injectPm2Metrics(): void {
+  process.env.pmx = 'true';
+  const container = require.main?.filename;
+  if (!container) return;
+  try {
+    const io = require(path.join(path.dirname(container), '..', 'modules', 'pm2-io-bpm')) as { init(conf: object): void };
+    if (typeof process.env.io !== 'string' && process.env.trace !== 'true') return;
+    const conf = process.env.io ? ((JSON.parse(process.env.io) as { conf?: object }).conf ?? {}) : {};
+    io.init({ tracing: process.env.trace === 'true', ...conf });
+  } catch (error) {
+    process.stderr.write(`redundancy warm launcher: PM2 metrics not loaded: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
+
 function activate(): void {
   if (!script) return fail(new Error('REDUNDANCY_WARM_SCRIPT is not set'));
   clearInterval(keepAlive);
@@ -60,6 +77,7 @@ function activate(): void {
   process.title = process.env.PROCESS_TITLE ?? `node ${script}`;
   // PM2 tells an app its own script here; the twin's PM2 entry names the launcher instead.
   if (process.env.pm_exec_path !== undefined) process.env.pm_exec_path = script;
+  if (pmx) injectPm2Metrics();
   writeStatus('active');
   if (loadsAsEsm(script)) {
     import(require('node:url').pathToFileURL(script).href).catch(fail);
