@@ -30,9 +30,9 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
     u.health,
     `${u.errorRate.toFixed(2)}/${u.samples}`,
     `${u.primary.name} ${u.primary.status}`,
-    `${u.twin.name} ${u.twin.status}`,
+    `${u.twin.name} ${u.twin.status}${u.twin.memoryMb !== undefined ? ` ${Math.round(u.twin.memoryMb)}MB` : ''}`,
     String(u.failovers),
-    u.reason,
+    u.twin.reason ? `${u.reason}; twin: ${u.twin.reason}` : u.reason,
   ]);
   const body = rows.length > 0
     ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
