@@ -46,20 +46,18 @@ async function inManagerOrHere<T>(
 
 export async function checkCommand(ctx: Context, opts: { dryRun?: boolean }): Promise<number> {
   const socket = controlSocketPath(ctx.config.stateDir);
-  let managerUp = false;
   const report = await inManagerOrHere<HealthReport>(
     ctx,
     opts.dryRun === true,
     async () => {
       const answer = await askManager(socket, 'POST', '/check');
-      managerUp = answer !== undefined;
       return answer ? unwrap<HealthReport>(answer) : undefined;
     },
     (supervisor) => supervisor.round(),
   );
   ctx.result(report, formatStatus(report, true, Date.now()));
   // A check run here stands in for the manager: judge the units, not the manager's absence.
-  return statusExitCode(report, managerUp || true);
+  return statusExitCode(report, true);
 }
 
 export async function switchCommand(ctx: Context, unit: string, action: 'failover' | 'failback', opts: { dryRun?: boolean }): Promise<number> {
