@@ -107,7 +107,7 @@ describe('failover to the twin', () => {
 
     const unit = await waitForUnit(project, 'unit on its twin', (u) => u.state === 'backup' && u.active === 'twin');
     expect(unit.health).toBe('unhealthy');
-    expect(unit.twin).toEqual({ name: `${name}-backup`, status: 'online' });
+    expect(unit.twin).toMatchObject({ name: `${name}-backup`, status: 'online', mode: 'cold' });
     expect(unit.failovers).toBe(1);
 
     const views = await pm2List(pm2.env);
