@@ -1,85 +1,21 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthReport, UnitReport } from '../src/core/report-types.js';
-import { isolatedPm2 } from './helpers/pm2-home.js';
+import { describe, expect, it } from 'vitest';
+import type { HealthReport } from '../src/core/report-types.js';
 import { pm2List } from './helpers/pm2-cli.js';
-import { ecosystem, fixtures, freePort, makeProject, type TestProject } from './helpers/project.js';
+import type { TestProject } from './helpers/project.js';
+import { appProject, pm2Session, status, waitForUnit } from './helpers/session.js';
 import { waitFor } from './helpers/wait-for.js';
 
-let pm2: Awaited<ReturnType<typeof isolatedPm2>>;
-const projects: TestProject[] = [];
-const managers: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
+const session = pm2Session();
 
-beforeAll(async () => {
-  pm2 = await isolatedPm2();
-});
-
-afterAll(async () => {
-  for (const m of managers) m.kill('SIGKILL');
-  await pm2.kill();
-  await Promise.all(projects.map((p) => p.remove()));
-});
-
-/** A project with one HTTP app `name`, probed over HTTP, fast rounds; live daemon apps left out. */
-async function httpProject(name: string, policy: Record<string, unknown> = {}): Promise<TestProject & { port: number }> {
-  const port = await freePort();
-  const project = await makeProject(pm2.env, {});
-  projects.push(project);
-  await project.write(
-    'ecosystem.config.cjs',
-    ecosystem([
-      {
-        name,
-        script: join(fixtures, 'service.cjs'),
-        env: {
-          PORT: String(port),
-          FAIL_FILE: join(project.dir, 'fail'),
-          DIE_AT_BOOT_FILE: join(project.dir, 'die'),
-          BOOT_LOG: join(project.dir, 'boots.log'),
-        },
-        max_restarts: 5,
-        min_uptime: 1000,
-      },
-    ]),
-  );
-  await project.write(
-    'redundancy.config.yaml',
-    [
-      'checkInterval: 250ms',
-      'policy:',
-      ...Object.entries({ window: 5, minSamples: 3, failbackAfter: 2, holdDown: '1s', ...policy }).map(([k, v]) => `  ${k}: ${v}`),
-      'sources: { pm2: { live: false } }',
-      'units:',
-      `  pm2:${name}:`,
-      `    probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s }`,
-      '',
-    ].join('\n'),
-  );
-  return Object.assign(project, { port });
-}
-
-async function status(project: TestProject): Promise<{ code: number; report: HealthReport }> {
-  const result = await project.cli('status', '--json');
-  return { code: result.exitCode, report: JSON.parse(result.stdout) as HealthReport };
-}
-
-async function waitForUnit(project: TestProject, what: string, ok: (u: UnitReport) => boolean): Promise<UnitReport> {
-  return waitFor(
-    async () => {
-      const { report } = await status(project);
-      const unit = report.units?.[0];
-      return unit && ok(unit) ? unit : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what },
-  );
+function httpProject(name: string, policy: Record<string, string | number> = {}) {
+  return appProject(session, { name, policy });
 }
 
 function startManager(project: TestProject, env: NodeJS.ProcessEnv = {}) {
-  const child = project.spawnManager(env);
-  managers.push(child);
-  return child;
+  return session.startManager(project, env);
 }
 
 async function stopManager(child: ReturnType<typeof startManager>): Promise<void> {
@@ -92,10 +28,16 @@ async function bootLog(project: TestProject): Promise<string[]> {
   return text.split('\n').filter(Boolean);
 }
 
-async function answer(port: number): Promise<{ status: number; role: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}/health`);
-  const body = (await res.json()) as { role: string };
-  return { status: res.status, role: body.role };
+/** The app on the shared port, once the side that should answer does: a started process takes a moment to listen. */
+async function answer(port: number, role: 'primary' | 'backup'): Promise<{ status: number; role: string }> {
+  return waitFor(
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      const body = (await res.json()) as { role: string };
+      return body.role === role && { status: res.status, role: body.role };
+    },
+    { timeoutMs: 10_000, what: `the ${role} answering on ${port}` },
+  );
 }
 
 describe('failover to the twin', () => {
@@ -110,10 +52,10 @@ describe('failover to the twin', () => {
     expect(unit.twin).toMatchObject({ name: `${name}-backup`, status: 'online', mode: 'cold' });
     expect(unit.failovers).toBe(1);
 
-    const views = await pm2List(pm2.env);
+    const views = await pm2List(session.pm2.env);
     expect(views.get(name)).toBe('stopped');
     expect(views.get(`${name}-backup`)).toBe('online');
-    expect(await answer(project.port)).toEqual({ status: 200, role: 'backup' });
+    expect(await answer(project.port, 'backup')).toEqual({ status: 200, role: 'backup' });
 
     const { code } = await status(project);
     expect(code).toBe(1);
@@ -133,13 +75,13 @@ describe('failover to the twin', () => {
     await writeFile(join(project.dir, 'fail'), '');
     const failed = await waitForUnit(project, 'failover', (u) => u.state === 'backup' && u.active === 'twin');
     expect(failed.reason).toMatch(/error rate 1\.00 > 0\.80/);
-    expect(await answer(project.port)).toEqual({ status: 200, role: 'backup' });
+    expect(await answer(project.port, 'backup')).toEqual({ status: 200, role: 'backup' });
 
     await rm(join(project.dir, 'fail'));
     const back = await waitForUnit(project, 'failback', (u) => u.state === 'primary' && u.twin.status === 'stopped' && u.active === 'primary');
     expect(back.failovers).toBe(1);
-    expect(await answer(project.port)).toEqual({ status: 200, role: 'primary' });
-    const views = await pm2List(pm2.env);
+    expect(await answer(project.port, 'primary')).toEqual({ status: 200, role: 'primary' });
+    const views = await pm2List(session.pm2.env);
     expect(views.get(name)).toBe('online');
     expect(views.get(`${name}-backup`)).toBe('stopped');
     await stopManager(manager);
@@ -166,6 +108,7 @@ describe('a manager killed during failover', () => {
 
       const manager = startManager(project);
       await waitForUnit(project, 'resumed onto the twin', (u) => u.state === 'backup' && u.active === 'twin');
+      await answer(project.port, 'backup');
       const twinBoots = (await bootLog(project)).filter((line) => line.startsWith('backup'));
       expect(twinBoots).toHaveLength(1);
       await stopManager(manager);
@@ -186,7 +129,7 @@ describe('manual switching and stopping', () => {
 
     expect((await project.cli('failover', `pm2:${name}`)).exitCode).toBe(0);
     await waitForUnit(project, 'manual failover', (u) => u.state === 'backup' && u.active === 'twin');
-    expect(await answer(project.port)).toEqual({ status: 200, role: 'backup' });
+    expect(await answer(project.port, 'backup')).toEqual({ status: 200, role: 'backup' });
 
     expect((await project.cli('failback', `pm2:${name}`)).exitCode).toBe(0);
     await waitForUnit(project, 'manual failback', (u) => u.state === 'primary' && u.twin.status === 'stopped');
@@ -200,12 +143,13 @@ describe('manual switching and stopping', () => {
     const manager = startManager(project);
     await waitForUnit(project, 'on twin', (u) => u.state === 'backup');
     await stopManager(manager);
-    expect((await pm2List(pm2.env)).get(`${name}-backup`)).toBe('online');
+    expect((await pm2List(session.pm2.env)).get(`${name}-backup`)).toBe('online');
     const down = await status(project);
     expect(down.code).toBe(2);
 
     const again = startManager(project);
     const unit = await waitForUnit(project, 'carried on', (u) => u.state === 'backup' && u.active === 'twin');
+    await answer(project.port, 'backup');
     expect(unit.failovers).toBe(1);
     expect((await bootLog(project)).filter((l) => l.startsWith('backup'))).toHaveLength(1);
     await stopManager(again);
@@ -217,7 +161,7 @@ describe('manual switching and stopping', () => {
     const started = await project.cli('start');
     expect(started.exitCode, started.stderr).toBe(0);
     expect(started.stdout).toContain(`twins registered: ${name}-backup`);
-    let views = await pm2List(pm2.env);
+    let views = await pm2List(session.pm2.env);
     expect(views.get('redundancy-manager')).toBe('online');
     expect(views.get(`${name}-backup`)).toBe('stopped');
     expect(views.get(name)).toBe('online');
@@ -228,7 +172,7 @@ describe('manual switching and stopping', () => {
 
     const stopped = await project.cli('stop', '--cleanup');
     expect(stopped.exitCode, stopped.stderr).toBe(0);
-    views = await pm2List(pm2.env);
+    views = await pm2List(session.pm2.env);
     expect(views.has('redundancy-manager')).toBe(false);
     expect(views.has(`${name}-backup`)).toBe(false);
     expect(views.get(name)).toBe('online');

@@ -1,24 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthReport, UnitReport } from '../src/core/report-types.js';
-import { isolatedPm2 } from './helpers/pm2-home.js';
-import { ecosystem, fixtures, freePort, makeProject, type TestProject } from './helpers/project.js';
+import { describe, expect, it } from 'vitest';
+import { ecosystem, fixtures, type TestProject } from './helpers/project.js';
+import { appProject, pm2Session, waitForUnit } from './helpers/session.js';
 import { waitFor } from './helpers/wait-for.js';
 
-let pm2: Awaited<ReturnType<typeof isolatedPm2>>;
-const projects: TestProject[] = [];
-const managers: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
-
-beforeAll(async () => {
-  pm2 = await isolatedPm2();
-});
-
-afterAll(async () => {
-  for (const m of managers) m.kill('SIGKILL');
-  await pm2.kill();
-  await Promise.all(projects.map((p) => p.remove()));
-});
+const session = pm2Session();
 
 interface Info {
   role: string;
@@ -29,51 +16,13 @@ interface Info {
   isMain: boolean;
 }
 
-async function warmProject(name: string, script: string, extraEnv: Record<string, string> = {}) {
-  const port = await freePort();
-  const project = await makeProject(pm2.env, {});
-  projects.push(project);
-  await project.write(
-    'ecosystem.config.cjs',
-    ecosystem([
-      {
-        name,
-        script: join(fixtures, script),
-        args: ['--mode', 'serve', 'two words'],
-        env: { PORT: String(port), FAIL_FILE: join(project.dir, 'fail'), DIE_AT_BOOT_FILE: join(project.dir, 'die'), BOOT_LOG: join(project.dir, 'boots.log'), ...extraEnv },
-        max_restarts: 3,
-        min_uptime: 1000,
-      },
-    ]),
-  );
-  await project.write(
-    'redundancy.config.yaml',
-    [
-      'checkInterval: 250ms',
-      'twin: { mode: warm }',
-      'policy: { window: 5, minSamples: 3, failbackAfter: 2, holdDown: 1s }',
-      'sources: { pm2: { live: false } }',
-      'units:',
-      `  pm2:${name}:`,
-      `    probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s }`,
-      '',
-    ].join('\n'),
-  );
-  const manager = project.spawnManager();
-  managers.push(manager);
-  return { project, port, manager };
+async function warmProject(name: string, script: string, env: Record<string, string> = {}) {
+  const project = await appProject(session, { name, script, env, args: ['--mode', 'serve', 'two words'], config: ['twin: { mode: warm }'] });
+  const manager = session.startManager(project);
+  return { project, port: project.port, manager };
 }
 
-async function unit(project: TestProject, what: string, ok: (u: UnitReport) => boolean): Promise<UnitReport> {
-  return waitFor(
-    async () => {
-      const result = await project.cli('status', '--json');
-      const u = (JSON.parse(result.stdout) as HealthReport).units?.[0];
-      return u && ok(u) ? u : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 100, what },
-  );
-}
+
 
 async function info(port: number): Promise<Info> {
   return (await (await fetch(`http://127.0.0.1:${port}/info`)).json()) as Info;
@@ -96,7 +45,7 @@ describe('warm twins', () => {
     it(`parks without running the app, then serves with the argv, env, cwd and main-module view PM2 gives (${script})`, async () => {
       const name = `warm${script.endsWith('mjs') ? 'esm' : 'cjs'}${process.pid}`;
       const { project, port, manager } = await warmProject(name, script);
-      const parked = await unit(project, 'twin parked', (u) => u.twin.status === 'warm' && u.health === 'healthy');
+      const parked = await waitForUnit(project, 'twin parked', (u) => u.twin.status === 'warm' && u.health === 'healthy' && u.samples > 0);
       expect(parked.twin.mode).toBe('warm');
       expect(parked.twin.memoryMb).toBeGreaterThan(0);
       const direct = await info(port);
@@ -104,8 +53,11 @@ describe('warm twins', () => {
       expect((await boots(project)).filter((l) => l.startsWith('backup'))).toEqual([]);
 
       expect((await project.cli('failover', `pm2:${name}`)).exitCode).toBe(0);
-      await unit(project, 'on the warm twin', (u) => u.state === 'backup' && u.active === 'twin');
-      const twin = await waitFor(async () => (await info(port)).role === 'backup' && info(port), { timeoutMs: 5_000, what: 'the twin answering' });
+      await waitForUnit(project, 'on the warm twin', (u) => u.state === 'backup' && u.active === 'twin');
+      const twin = await waitFor(async () => {
+        const seen = await info(port).catch(() => undefined);
+        return seen?.role === 'backup' && seen;
+      }, { timeoutMs: 10_000, what: 'the twin answering' });
       expect(twin.env.REDUNDANCY_PRIMARY).toBe(name);
       expect(twin.env.REDUNDANCY_WARM_SCRIPT).toBeUndefined();
       expect(launchView(twin, name)).toEqual(launchView(direct, name));
@@ -113,9 +65,9 @@ describe('warm twins', () => {
       expect((await boots(project)).filter((l) => l.startsWith('backup'))).toEqual([`backup ${twin.pid}`]);
 
       expect((await project.cli('failback', `pm2:${name}`)).exitCode).toBe(0);
-      const back = await unit(project, 'back on primary, fresh twin parked', (u) => u.state === 'primary' && u.twin.status === 'warm');
+      const back = await waitForUnit(project, 'back on primary, fresh twin parked', (u) => u.state === 'primary' && u.twin.status === 'warm');
       expect(back.active).toBe('primary');
-      expect((await info(port)).role).toBe('primary');
+      await waitFor(async () => (await info(port).catch(() => undefined))?.role === 'primary', { timeoutMs: 10_000, what: 'the primary answering' });
       manager.kill('SIGTERM');
       await manager;
     });
@@ -124,10 +76,11 @@ describe('warm twins', () => {
   it('an app that throws while loading under the launcher leaves the unit critical with the reason, not a loop', async () => {
     const name = `warmthrow${process.pid}`;
     const { project, manager } = await warmProject(name, 'probe-app.cjs', { THROW_IN_BACKUP: '1' });
-    await unit(project, 'parked', (u) => u.twin.status === 'warm');
+    await waitForUnit(project, 'parked beside a healthy primary', (u) => u.twin.status === 'warm' && u.health === 'healthy' && u.samples > 0);
     await writeFile(join(project.dir, 'die'), '');
-    expect((await project.cli('failover', `pm2:${name}`)).exitCode).toBe(0);
-    const failed = await unit(project, 'twin failed', (u) => u.state === 'backup' && u.twin.status === 'failed');
+    const failover = await project.cli('failover', `pm2:${name}`);
+    expect(failover.exitCode, failover.stderr).toBe(0);
+    const failed = await waitForUnit(project, 'twin failed', (u) => u.state === 'backup' && u.twin.status === 'failed');
     expect(failed.active).toBe('none');
     expect(failed.twin.reason).toBe('app failed to load: cannot reach the database (fixture)');
     const status = await project.cli('status');
@@ -142,7 +95,7 @@ describe('warm twins', () => {
   });
 
   it('says why a unit asked to be warm stays cold', async () => {
-    const project = await makeProject(pm2.env, {
+    const project = await session.project({
       'ecosystem.config.cjs': ecosystem([
         { name: 'py', script: 'worker.py', interpreter: 'python3' },
         { name: 'clustered', script: join(fixtures, 'worker.cjs'), exec_mode: 'cluster', instances: 2 },
@@ -151,7 +104,6 @@ describe('warm twins', () => {
       ]),
       'redundancy.config.yaml': 'twin: { mode: warm }\nsources: { pm2: { live: false } }\n',
     });
-    projects.push(project);
     const result = await project.cli('twins', '--dry-run');
     expect(result.exitCode).toBe(0);
     const line = (name: string) => result.stdout.split('\n').find((l) => l.startsWith(`pm2:${name} `)) ?? '';

@@ -10,6 +10,8 @@ export interface SideObservation {
   status: string;
   /** Running and, where probed, answering. */
   ok: boolean;
+  /** Running, probed, but not yet seen answering since it started. */
+  starting?: boolean;
   mode?: 'cold' | 'warm';
   reason?: string;
   memoryMb?: number;
@@ -42,7 +44,7 @@ export function primaryHealth(obs: UnitObservation): UnitHealth {
   if (kind === 'backup' || kind === 'failing-over') return 'unhealthy';
   if (kind === 'probing') return 'degraded';
   if (!obs.primary.ok) return 'unhealthy';
-  return errorRate(obs.record.window) > 0 ? 'degraded' : 'healthy';
+  return obs.primary.starting || errorRate(obs.record.window) > 0 ? 'degraded' : 'healthy';
 }
 
 export function unitReport(obs: UnitObservation): UnitReport {

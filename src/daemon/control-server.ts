@@ -4,7 +4,7 @@ import { errorMessage, isRedundancyError } from '../core/errors.js';
 import type { HealthReport } from '../core/report-types.js';
 
 export interface ControlHandlers {
-  status(): HealthReport;
+  status(): Promise<HealthReport>;
   check(): Promise<HealthReport>;
   manual(unit: string, action: 'failover' | 'failback'): Promise<{ state: string; reason: string }>;
   hasUnit(unit: string): boolean;
@@ -36,7 +36,7 @@ async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number,
   const url = new URL(req.url ?? '/', 'http://manager');
   const [, action, ...rest] = url.pathname.split('/');
   const unit = decodeURIComponent(rest.join('/'));
-  if (req.method === 'GET' && action === 'status') return [200, h.status()];
+  if (req.method === 'GET' && action === 'status') return [200, await h.status()];
   if (req.method === 'POST' && action === 'check') return [200, await h.check()];
   if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
     if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];

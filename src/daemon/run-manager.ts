@@ -4,12 +4,14 @@ import { systemClock } from '../core/clock.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, RedundancyError } from '../core/errors.js';
 import { flushLogger, type Logger } from '../store/logger.js';
+import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from '../cli/control-client.js';
 import { openSupervisor } from './compose.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
 import { loadInventory } from './inventory.js';
+import { Pm2Reconnector } from './pm2-reconnect.js';
 import type { Supervisor } from './supervisor.js';
 
 /**
@@ -23,6 +25,16 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
     const pid = (running.body as { manager?: { pid?: number } }).manager?.pid;
     throw new RedundancyError('USAGE', `a manager is already running for ${config.cwd} (pid ${pid ?? 'unknown'})`);
   }
+  const lock = await acquireStateLock(config.stateDir);
+  if (!lock.acquired) throw new RedundancyError('USAGE', `a manager is already running for ${config.cwd} (pid ${lock.heldBy})`);
+  try {
+    await supervise(config, logger, socketPath);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function supervise(config: CompiledConfig, logger: Logger, socketPath: string): Promise<void> {
   const startedAt = Date.now();
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, pm);
@@ -34,23 +46,29 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
     clock: systemClock,
     startedAt,
   });
-  await supervisor.init();
-  const unsubscribe = pm.onEvent((event) => supervisor.handleProcessEvent(event));
+  // The socket answers from the start, so a CLI never mistakes a manager still starting for none.
+  const ready = supervisor.init();
+  ready.catch(() => undefined); // awaited below; this only keeps a failed init from counting as unhandled meanwhile
   const server = await startControlServer(socketPath, {
-    status: () => supervisor.report(),
-    check: () => supervisor.round(),
+    status: async () => (await ready, supervisor.report()),
+    check: async () => (await ready, supervisor.round()),
     manual: async (unit, action) => {
+      await ready;
       const record = await supervisor.manual(unit, action);
       return { state: record.state.kind, reason: record.reason };
     },
     hasUnit: (unit) => supervisor.has(unit),
   });
+  await ready;
+  const unsubscribe = pm.onEvent((event) => supervisor.handleProcessEvent(event));
+  // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
+  const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');
-  await supervisor.round().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'health round failed'));
-  const loop = startRounds(supervisor, config.checkIntervalMs, logger);
+  const loop = startRounds(supervisor, reconnector, config.checkIntervalMs, logger);
   await waitForStopSignal();
   logger.info('manager stopping; the active side of every unit keeps running');
   loop.stop();
+  await reconnector.stop();
   await closeServer(server);
   unsubscribe();
   await supervisor.drain();
@@ -58,20 +76,29 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
   await flushLogger(logger);
 }
 
-function startRounds(supervisor: Supervisor, intervalMs: number, logger: Logger): { stop(): void } {
+/**
+ * One round now, then one every `intervalMs`; none while PM2 is lost (the reconnect restores the
+ * units), and a failed round whose daemon no longer answers starts the reconnect.
+ */
+function startRounds(supervisor: Supervisor, reconnector: Pm2Reconnector, intervalMs: number, logger: Logger): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const round = async () => {
+    if (reconnector.down) return;
+    try {
+      await supervisor.round();
+    } catch (error) {
+      await reconnector.check();
+      // Said once for a lost daemon (by the reconnect), not on every round.
+      if (!reconnector.down) logger.error({ err: errorMessage(error) }, 'health round failed');
+    }
+  };
   // A chain of timeouts, not an interval: a slow round never overlaps the next.
   const next = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      supervisor
-        .round()
-        .catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'health round failed'))
-        .finally(next);
-    }, intervalMs);
+    timer = setTimeout(() => void round().finally(next), intervalMs);
   };
-  next();
+  void round().finally(next);
   return {
     stop() {
       stopped = true;

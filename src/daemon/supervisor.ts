@@ -287,7 +287,7 @@ export class Supervisor {
       return {
         unit: s.unit,
         record: this.records.get(s.unit.id)!,
-        primary: side(s.unit.name, this.views, v.primaryProbeOk),
+        primary: side(s.unit.name, this.views, v.primaryProbeOk, s.probe !== undefined),
         twin: twinSide(s, this.views.get(s.twin.twin.name), v.twinProbeOk),
       };
     });
@@ -302,9 +302,10 @@ export class Supervisor {
   }
 }
 
-function side(name: string, views: Map<string, ProcessView>, probeOk: boolean | undefined): SideObservation {
+function side(name: string, views: Map<string, ProcessView>, probeOk: boolean | undefined, probed: boolean): SideObservation {
   const status = views.get(name)?.status ?? 'missing';
-  return { name, status, ok: status === 'online' && probeOk !== false };
+  const ok = status === 'online' && probeOk !== false;
+  return { name, status, ok, starting: ok && probed && probeOk === undefined };
 }
 
 function twinSide(s: SupervisedUnit, view: ProcessView | undefined, probeOk: boolean | undefined): SideObservation {

@@ -6,7 +6,9 @@ import { openSupervisor } from '../../daemon/compose.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import type { Supervisor } from '../../daemon/supervisor.js';
+import { acquireStateLock, isProcessAlive } from '../../store/state-lock.js';
 import { askManager } from '../control-client.js';
+import { waitForManager } from '../wait-manager.js';
 import { connectIfRunning, withPm2, type Context } from '../context.js';
 import { formatStatus } from '../format.js';
 
@@ -20,10 +22,25 @@ async function inManagerOrHere<T>(
   viaManager: () => Promise<T | undefined>,
   here: (supervisor: Supervisor) => Promise<T>,
 ): Promise<T> {
-  if (!dryRun) {
-    const answer = await viaManager();
-    if (answer !== undefined) return answer;
+  if (dryRun) return runHere(ctx, here, true);
+  const answer = await viaManager();
+  if (answer !== undefined) return answer;
+  const lock = await acquireStateLock(ctx.config.stateDir);
+  if (!lock.acquired) {
+    // A manager holds the state but its socket did not answer yet: it is starting. Ask it, not around it.
+    await waitForManager(controlSocketPath(ctx.config.stateDir), 30_000, async () => isProcessAlive(lock.heldBy));
+    const retried = await viaManager();
+    if (retried !== undefined) return retried;
+    throw new RedundancyError('MANAGER_UNREACHABLE', `the manager (pid ${lock.heldBy}) holds ${ctx.config.stateDir} but does not answer`);
   }
+  try {
+    return await runHere(ctx, here, false);
+  } finally {
+    await lock.release();
+  }
+}
+
+function runHere<T>(ctx: Context, here: (supervisor: Supervisor) => Promise<T>, dryRun: boolean): Promise<T> {
   return withPm2(false, async (pm) => {
     const units = await loadInventory(ctx.config, pm);
     const supervisor = openSupervisor({
