@@ -1,23 +1,41 @@
+import { writeSync } from 'node:fs';
 import type { ProcessManager } from '../core/ports.js';
 
+type Operation = 'start' | 'stop' | 'register' | 'remove';
+type When = 'before' | 'after';
+
+/** Which mutating PM2 call to die around: by operation and app, or by its rank among all of them; or none, only saying each. */
+type KillPoint = { when: When; operation: Operation; target: string } | { when: When; call: number } | { trace: true };
+
 /**
- * Crash testing: `REDUNDANCY_FAULT=kill-before:start:api-backup` (or `kill-after:`, `stop`, `register`)
- * SIGKILLs this process around that PM2 call, the way a power cut would. Unset in normal use.
+ * Crash testing; unset in normal use. `REDUNDANCY_FAULT` SIGKILLs this process around one PM2 call,
+ * the way a power cut would:
+ * - `kill-before:<op>:<app>` / `kill-after:<op>:<app>`: around `<op>` (start, stop, register, remove) of `<app>`;
+ * - `kill-random:<seed>:<max>`: around the n-th mutating call of this process, n in 1..max and
+ *   before or after, both drawn from the seed, so a seed replays the same kill point;
+ * - `trace`: kills nothing, writes every mutating call to stderr (to count the kill points).
+ * The kill point is written to stderr just before the kill. An unknown value injects nothing.
  */
 export function withInjectedFault(pm: ProcessManager, fault: string | undefined): ProcessManager {
-  const match = /^kill-(before|after):(start|stop|register|remove):(.+)$/.exec(fault ?? '');
-  if (!match) return pm;
-  const [, when, operation, target] = match as unknown as [string, 'before' | 'after', 'start' | 'stop' | 'register' | 'remove', string];
-  const die = (): never => {
+  const point = parseFault(fault);
+  if (!point) return pm;
+  const kill = 'trace' in point ? undefined : point;
+  let calls = 0;
+  const say = (text: string) => writeSync(2, `redundancy fault: ${text} [${fault}]\n`);
+  const die = (when: When, operation: Operation, name: string): never => {
+    // Synchronous: nothing may be left in a buffer when the kill lands.
+    say(`SIGKILL ${when} call ${calls} (${operation} ${name})`);
     process.kill(process.pid, 'SIGKILL');
     throw new Error('unreachable');
   };
-  const wrap = <A extends unknown[]>(op: typeof operation, name: (...args: A) => string, call: (...args: A) => Promise<void>) =>
+  const wrap = <A extends unknown[]>(operation: Operation, name: (...args: A) => string, call: (...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
-      const hit = op === operation && name(...args) === target;
-      if (hit && when === 'before') die();
+      calls += 1;
+      if (!kill) say(`call ${calls} (${operation} ${name(...args)})`);
+      const hit = kill && ('call' in kill ? kill.call === calls : kill.operation === operation && kill.target === name(...args));
+      if (hit && kill.when === 'before') die('before', operation, name(...args));
       await call(...args);
-      if (hit && when === 'after') die();
+      if (hit && kill.when === 'after') die('after', operation, name(...args));
     };
   return {
     list: () => pm.list(),
@@ -27,5 +45,28 @@ export function withInjectedFault(pm: ProcessManager, fault: string | undefined)
     register: wrap('register', (spec) => spec.name, (spec) => pm.register(spec)),
     stop: wrap('stop', (name) => name, (name) => pm.stop(name)),
     remove: wrap('remove', (name) => name, (name) => pm.remove(name)),
+  };
+}
+
+export function parseFault(fault: string | undefined): KillPoint | undefined {
+  if (fault === 'trace') return { trace: true };
+  const named = /^kill-(before|after):(start|stop|register|remove):(.+)$/.exec(fault ?? '');
+  if (named) return { when: named[1] as When, operation: named[2] as Operation, target: named[3]! };
+  const random = /^kill-random:(\d+):(\d+)$/.exec(fault ?? '');
+  const max = Number(random?.[2]);
+  if (!random || !(max >= 1)) return undefined;
+  const next = mulberry32(Number(random[1]) >>> 0);
+  return { call: 1 + Math.floor(next() * max), when: next() < 0.5 ? 'before' : 'after' };
+}
+
+/** A small seeded generator (Tommy Ettinger's mulberry32): the same seed, the same draws, on every platform. */
+function mulberry32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { RedundancyError } from '../../core/errors.js';
+import { errorMessage, RedundancyError } from '../../core/errors.js';
 import type { ProcessManager } from '../../core/ports.js';
 import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
 import { twinToEcosystemApp } from './app-options.js';
@@ -11,6 +11,14 @@ type Callback<T> = (err: unknown, value?: T) => void;
 
 interface Pm2Bus {
   on(event: 'process:event', listener: (packet: BusPacket) => void): void;
+}
+
+/** The slice of an axon client socket (pm2/modules/pm2-axon) that tells and ends a lost connection. */
+interface AxonSocket {
+  on(event: 'reconnect attempt', listener: () => void): void;
+  set(option: 'retry timeout', value: number): void;
+  retry?: number;
+  close(): void;
 }
 
 /** A `process:event` packet (lib/Event.js): `process` is the app's pm2_env without `env`. */
@@ -24,12 +32,14 @@ interface BusPacket {
 interface Pm2Api {
   connect(cb: Callback<unknown>): void;
   disconnect(cb: Callback<unknown>): void;
-  launchBus(cb: Callback<Pm2Bus>): void;
+  launchBus(cb: (err: unknown, bus?: Pm2Bus, socket?: AxonSocket) => void): void;
   start(app: Record<string, unknown>, cb: Callback<unknown[]>): void;
   stop(id: number, cb: Callback<unknown>): void;
   delete(id: number, cb: Callback<unknown>): void;
   list(cb: Callback<Pm2Entry[]>): void;
   killDaemon(cb: Callback<unknown>): void;
+  /** PM2's client: its RPC socket, and its bus socket once launched. */
+  Client?: { client_sock?: AxonSocket; sub_sock?: AxonSocket };
 }
 
 export interface Pm2ConnectOptions {
@@ -77,45 +87,92 @@ function pm2Message(err: unknown): string {
 // Cold connects at the same moment spawn one daemon each and can hang: run them one after another.
 let connectQueue: Promise<unknown> = Promise.resolve();
 
+function serialised<T>(work: () => Promise<T>): Promise<T> {
+  const attempt = connectQueue.then(work);
+  connectQueue = attempt.catch(() => undefined);
+  return attempt;
+}
+
 /**
  * The manager's handle on one PM2 daemon, over PM2's programmatic API (the only module that loads
  * `pm2`). Each instance has its own RPC and bus connection; `close()` ends them, never the daemon.
+ * When the daemon goes away (`pm2 kill`, a crash) the handle says so through `onLost`, fails calls
+ * at once instead of letting them wait, and `reconnect()` opens a new connection with the same
+ * event listeners.
  */
 export class Pm2ProcessManager implements ProcessManager {
   private readonly listeners = new Set<(event: ProcessEvent) => void>();
+  private readonly lostListeners = new Set<(reason: string) => void>();
   /** Apps whose next exits are stops, not crashes: PM2 7 sends every `exit` with `manually: false`. */
   private readonly stopping = new Set<string>();
+  /** Rejects each call waiting on the current connection: a daemon that is gone never answers. */
+  private readonly pending = new Set<(error: RedundancyError) => void>();
+  private api: Pm2Api;
   private closed = false;
+  /** Set while `killDaemon` runs: losing that daemon is the point, not news. */
+  private ending = false;
+  /** Why the connection was lost, until a reconnect succeeds. */
+  private lostReason: string | undefined;
+  /** Counts connections: events and losses of an older one are ignored. */
+  private generation = 0;
 
   private constructor(
-    private readonly api: Pm2Api,
+    private readonly pm2: { Api: new () => Pm2Api; rpcSocket: string },
+    private readonly startDaemon: boolean,
     private readonly clock: Clock,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.api = new pm2.Api();
+  }
 
   static connect(opts: Pm2ConnectOptions = {}): Promise<Pm2ProcessManager> {
-    const attempt = connectQueue.then(() => Pm2ProcessManager.open(opts));
-    connectQueue = attempt.catch(() => undefined);
-    return attempt;
+    return serialised(() => Pm2ProcessManager.open(opts));
   }
 
   private static async open(opts: Pm2ConnectOptions): Promise<Pm2ProcessManager> {
-    const { Api, rpcSocket } = loadPm2();
+    const pm2 = loadPm2();
+    const startDaemon = opts.startDaemon !== false;
     // pm2.connect(true) is PM2's in-process "no daemon" mode, not "do not start one": probe the socket.
-    if (opts.startDaemon === false && !(await socketAccepts(rpcSocket))) {
-      throw new RedundancyError('PM2_UNAVAILABLE', `no PM2 daemon is running (nothing listens on ${rpcSocket})`);
-    }
-    const manager = new Pm2ProcessManager(new Api(), opts.clock ?? systemClock, opts.timeoutMs ?? 30_000);
+    if (!startDaemon && !(await socketAccepts(pm2.rpcSocket))) throw noDaemon(pm2.rpcSocket);
+    const manager = new Pm2ProcessManager(pm2, startDaemon, opts.clock ?? systemClock, opts.timeoutMs ?? 30_000);
     try {
-      await manager.call('connect', rpcSocket, (cb) => manager.api.connect(cb));
-      // The bus is up before connect resolves, so no event after it is missed.
-      const bus = await manager.call<Pm2Bus>('launchBus', rpcSocket, (cb) => manager.api.launchBus(cb));
-      bus.on('process:event', (packet) => manager.dispatch(packet));
+      await manager.attach();
     } catch (error) {
       await manager.close().catch(() => undefined); // the connect error is the one to report
       throw new RedundancyError('PM2_UNAVAILABLE', (error as Error).message, { cause: error });
     }
     return manager;
+  }
+
+  /** Whether a daemon listens on the RPC socket now. */
+  daemonAlive(): Promise<boolean> {
+    return socketAccepts(this.pm2.rpcSocket);
+  }
+
+  /** True from a lost connection until `reconnect` succeeds. */
+  get lost(): boolean {
+    return this.lostReason !== undefined;
+  }
+
+  /**
+   * A new connection after a loss, starting a daemon when none runs (unless this handle was opened
+   * with `startDaemon: false`). Event listeners carry over. Serialised with every other connect.
+   */
+  reconnect(): Promise<void> {
+    return serialised(async () => {
+      if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
+      this.lostReason ??= 'reconnect asked';
+      this.dropSockets();
+      if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
+      this.api = new this.pm2.Api();
+      try {
+        await this.attach();
+      } catch (error) {
+        this.dropSockets();
+        throw new RedundancyError('PM2_UNAVAILABLE', `reconnecting to PM2: ${errorMessage(error)}`, { cause: error });
+      }
+      this.lostReason = undefined;
+    });
   }
 
   async list(): Promise<ProcessView[]> {
@@ -161,18 +218,72 @@ export class Pm2ProcessManager implements ProcessManager {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called once per connection lost (daemon killed or crashed), with the reason. */
+  onLost(listener: (reason: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   /** Deletes every app and ends the daemon (`stop --cleanup` style); this handle is closed after. */
   async killDaemon(): Promise<void> {
     this.ensureOpen();
+    this.ending = true;
     // PM2 closes its RPC and bus itself once the daemon is gone.
     await this.call('killDaemon', 'daemon', (cb) => this.api.killDaemon(cb));
     this.closed = true;
+    this.dropSockets();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // PM2's disconnect would wait on sockets whose daemon is gone.
+    if (this.lostReason !== undefined) return this.dropSockets();
     await this.call('disconnect', 'daemon', (cb) => this.api.disconnect(cb), true);
+  }
+
+  /** Connects the current API object and subscribes to its bus. */
+  private async attach(): Promise<void> {
+    const generation = ++this.generation;
+    const socket = this.pm2.rpcSocket;
+    await this.call('connect', socket, (cb) => this.api.connect(cb), true);
+    const bus = await this.call<{ bus: Pm2Bus; socket?: AxonSocket }>('launchBus', socket, (cb) =>
+      this.api.launchBus((err, bus, sub) => cb(err, { bus: bus!, socket: sub })), true);
+    // The bus is up before connect resolves, so no event after it is missed.
+    bus.bus.on('process:event', (packet) => {
+      if (generation === this.generation) this.dispatch(packet);
+    });
+    // axon retries a dropped socket forever; its first retry is the sign that the daemon went away.
+    const lost = (which: string) => () => {
+      if (generation === this.generation) this.markLost(`the PM2 ${which} connection closed`);
+    };
+    bus.socket?.on('reconnect attempt', lost('bus'));
+    this.api.Client?.client_sock?.on('reconnect attempt', lost('RPC'));
+  }
+
+  private markLost(reason: string): void {
+    if (this.closed || this.ending || this.lostReason !== undefined) return;
+    this.lostReason = reason;
+    this.stopping.clear();
+    this.dropSockets();
+    const error = new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${reason})`);
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+    for (const listener of this.lostListeners) listener(reason);
+  }
+
+  /**
+   * Ends the current sockets for good. PM2's own disconnect skips a socket that lost its daemon,
+   * which then retries forever and would latch on to the next daemon.
+   */
+  private dropSockets(): void {
+    const client = this.api.Client;
+    for (const socket of [client?.client_sock, client?.sub_sock]) {
+      if (socket === undefined) continue;
+      socket.set('retry timeout', 0);
+      socket.retry = 0;
+      socket.close();
+    }
   }
 
   private async launch(spec: Pm2AppSpec, run: boolean): Promise<void> {
@@ -224,27 +335,44 @@ export class Pm2ProcessManager implements ProcessManager {
   private ensureOpen(): void {
     // PM2 respawns a daemon for any call made after disconnect.
     if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
+    if (this.lostReason !== undefined) {
+      throw new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${this.lostReason}); not reconnected yet`);
+    }
   }
 
-  /** One PM2 call as a promise with a deadline; every failure becomes PM2_OPERATION. */
-  private call<T>(op: string, target: string, run: (cb: Callback<T>) => void, whenClosed = false): Promise<T> {
-    if (!whenClosed) this.ensureOpen();
+  /** One PM2 call as a promise with a deadline; every failure becomes PM2_OPERATION. `force` skips the open check. */
+  private call<T>(op: string, target: string, run: (cb: Callback<T>) => void, force = false): Promise<T> {
+    if (!force) this.ensureOpen();
     return new Promise<T>((resolve, reject) => {
-      const fail = (message: string, cause?: unknown) =>
+      const settle = () => {
+        clearTimeout(timer);
+        this.pending.delete(lost);
+      };
+      const lost = (error: RedundancyError) => {
+        settle();
+        reject(error);
+      };
+      const fail = (message: string, cause?: unknown) => {
+        settle();
         reject(new RedundancyError('PM2_OPERATION', `pm2 ${op} ${target}: ${message}`, { cause }));
+      };
       const timer = setTimeout(() => fail(`no answer after ${this.timeoutMs}ms`), this.timeoutMs);
+      this.pending.add(lost);
       try {
         run((err, value) => {
-          clearTimeout(timer);
+          settle();
           if (err) fail(pm2Message(err), err);
           else resolve(value as T);
         });
       } catch (error) {
-        clearTimeout(timer);
         fail(pm2Message(error), error);
       }
     });
   }
+}
+
+function noDaemon(rpcSocket: string): RedundancyError {
+  return new RedundancyError('PM2_UNAVAILABLE', `no PM2 daemon is running (nothing listens on ${rpcSocket})`);
 }
 
 function toView(entry: Pm2Entry): ProcessView {
