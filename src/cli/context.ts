@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
+import type { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
 import { loadConfig } from '../core/config-file.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, isRedundancyError } from '../core/errors.js';
@@ -28,12 +28,16 @@ export interface Context {
 export async function makeContext(opts: GlobalOptions): Promise<Context> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd });
-  const logger = openLogger(config.logsDir, opts.verbose ? 'debug' : 'info');
+  // Opened on first use: read-only commands like `status` never touch the log.
+  let logger: Logger | undefined;
   const json = opts.json === true;
   const quiet = opts.quiet === true;
   return {
     config,
-    logger,
+    get logger() {
+      logger ??= openLogger(config.logsDir, opts.verbose ? 'debug' : 'info');
+      return logger;
+    },
     json,
     quiet,
     say: (text) => {
@@ -43,12 +47,15 @@ export async function makeContext(opts: GlobalOptions): Promise<Context> {
       if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
       else if (!quiet) process.stdout.write(`${text}\n`);
     },
-    close: () => flushLogger(logger),
+    close: async () => {
+      if (logger) await flushLogger(logger);
+    },
   };
 }
 
 /** Connects to PM2 for the length of `work`; always disconnects. */
 export async function withPm2<T>(startDaemon: boolean, work: (pm: Pm2ProcessManager) => Promise<T>): Promise<T> {
+  const { Pm2ProcessManager } = await import('../adapters/pm2/pm2-client.js');
   const pm = await Pm2ProcessManager.connect({ startDaemon });
   try {
     return await work(pm);
@@ -59,6 +66,7 @@ export async function withPm2<T>(startDaemon: boolean, work: (pm: Pm2ProcessMana
 
 /** The live daemon when one runs; undefined, not an error, when none does. */
 export async function connectIfRunning(): Promise<Pm2ProcessManager | undefined> {
+  const { Pm2ProcessManager } = await import('../adapters/pm2/pm2-client.js');
   try {
     return await Pm2ProcessManager.connect({ startDaemon: false });
   } catch (error) {

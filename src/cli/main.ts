@@ -1,13 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { errorMessage, ExitCode, isRedundancyError } from '../core/errors.js';
-import { managerVersion } from '../daemon/compose.js';
-import { checkCommand, switchCommand } from './commands/act.js';
-import { inventoryCommand } from './commands/inventory.js';
-import { startCommand } from './commands/start.js';
-import { statusCommand } from './commands/status.js';
-import { stopCommand } from './commands/stop.js';
-import { twinsCommand } from './commands/twins.js';
+import { version } from '../version.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
 
 let exitCode: number = ExitCode.ok;
@@ -15,7 +9,7 @@ let exitCode: number = ExitCode.ok;
 function buildProgram(): Command {
   const program = new Command('redundancy')
     .description('Backup twins, health checks and failover for PM2 apps')
-    .version(managerVersion)
+    .version(version)
     .option('--config <file>', 'configuration file (default: redundancy.config.yaml in the project dir)')
     .option('--cwd <dir>', 'project directory (default: the current directory)')
     .option('--json', 'print JSON')
@@ -35,42 +29,42 @@ function buildProgram(): Command {
       }
     };
 
-  program.command('inventory').description('list the units found').action(run((ctx) => inventoryCommand(ctx)));
+  program.command('inventory').description('list the units found').action(run(async (ctx) => (await import('./commands/inventory.js')).inventoryCommand(ctx)));
   program
     .command('twins')
     .description('plan the backup twins and show them')
     .option('--write', 'write the twins file')
     .option('--dry-run', 'show what --write would write')
-    .action(run((ctx, opts: { write?: boolean; dryRun?: boolean }) => twinsCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { write?: boolean; dryRun?: boolean }) => (await import('./commands/twins.js')).twinsCommand(ctx, opts)));
   program
     .command('start')
     .description('start the manager under PM2 and register the twins')
     .option('--foreground', 'run the manager in this process')
     .option('--dry-run', 'say what would start')
-    .action(run((ctx, opts: { foreground?: boolean; dryRun?: boolean }) => startCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { foreground?: boolean; dryRun?: boolean }) => (await import('./commands/start.js')).startCommand(ctx, opts)));
   program
     .command('stop')
     .description('stop the manager; the active side of each unit keeps running')
     .option('--cleanup', 'also remove the twins, the manager app and the state')
     .option('--force', 'kill the manager; with --cleanup, remove twins even of units on their twin')
     .option('--dry-run', 'say what would stop')
-    .action(run((ctx, opts: { cleanup?: boolean; force?: boolean; dryRun?: boolean }) => stopCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { cleanup?: boolean; force?: boolean; dryRun?: boolean }) => (await import('./commands/stop.js')).stopCommand(ctx, opts)));
   program
     .command('status')
     .description('one line a unit; exit 0 healthy, 1 degraded or on a twin, 2 critical or manager down')
     .option('--watch', 'refresh until interrupted')
-    .action(run((ctx, opts: { watch?: boolean }) => statusCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { watch?: boolean }) => (await import('./commands/status.js')).statusCommand(ctx, opts)));
   program
     .command('check')
     .description('one full health round now; writes the report')
     .option('--dry-run', 'probe and say what would change, change nothing')
-    .action(run((ctx, opts: { dryRun?: boolean }) => checkCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).checkCommand(ctx, opts)));
   for (const action of ['failover', 'failback'] as const) {
     program
       .command(`${action} <unit>`)
       .description(action === 'failover' ? 'switch a unit to its twin now' : 'start a failback trial now')
       .option('--dry-run', 'say what would change')
-      .action(run((ctx, unit: string, opts: { dryRun?: boolean }) => switchCommand(ctx, unit, action, opts)));
+      .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
   program.addOption(new Option('--no-color').hideHelp());
   return program;

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeProbe } from '../adapters/probe/make-probe.js';
@@ -16,7 +15,7 @@ import { dryRunProcessManager } from './dry-run.js';
 import { Supervisor, unitPolicy, type SupervisedUnit } from './supervisor.js';
 import { coldTwin, warmTwin } from './twin-driver.js';
 
-export const managerVersion: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+import { version } from '../version.js';
 
 export function stateFile(config: CompiledConfig): string {
   return join(config.stateDir, 'state.json');
@@ -82,6 +81,6 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     reports: dryRun ? { write: async () => undefined } : reports,
     logger,
     clock: opts.clock,
-    manager: { pid: process.pid, version: managerVersion, startedAt: new Date(opts.startedAt).toISOString() },
+    manager: { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
   });
 }

@@ -1,9 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pinoModule from 'pino';
+
+type Pino = typeof pinoModule;
+let loaded: Pino | undefined;
+/** pino is loaded on the first logger: the CLI's read-only commands never pay for it. */
+function pino(): Pino {
+  loaded ??= createRequire(import.meta.url)('pino') as Pino;
+  return loaded;
+}
 import { RedundancyError, errorMessage } from '../core/errors.js';
 
-export type Logger = pino.Logger;
+export type Logger = pinoModule.Logger;
 
 export interface LoggerOptions {
   /** Directory of `redundancy.log`. @default `logs` (relative to the working directory) */
@@ -83,8 +92,8 @@ function openLogFile(file: string): number {
   }
 }
 
-function fileDestination(file: string): ReturnType<typeof pino.destination> {
-  const stream = pino.destination({ dest: openLogFile(file), sync: false });
+function fileDestination(file: string): ReturnType<Pino['destination']> {
+  const stream = pino().destination({ dest: openLogFile(file), sync: false });
   // A failed write (disk full) must not kill the manager: say so on stderr once per failing streak.
   let reported = false;
   stream.on('write', () => {
@@ -104,9 +113,9 @@ function fileDestination(file: string): ReturnType<typeof pino.destination> {
  */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.destination === 'stderr'
-    ? pino.destination({ dest: 2, sync: true })
+    ? pino().destination({ dest: 2, sync: true })
     : fileDestination(path.join(opts.logsDir ?? 'logs', LOG_FILE_NAME));
-  return pino(
+  return pino()(
     {
       level: opts.level ?? 'info',
       redact: { paths: redactPaths, censor: CENSOR },
@@ -129,7 +138,7 @@ interface FlushableStream {
 }
 
 function flushableStream(logger: Logger): FlushableStream | undefined {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino().symbols.streamSym];
   const candidate = stream as Partial<FlushableStream> | undefined;
   return typeof candidate?.flushSync === 'function' && typeof candidate.once === 'function' && typeof candidate.off === 'function'
     ? (candidate as FlushableStream)
@@ -170,5 +179,5 @@ export function flushLogger(logger: Logger): Promise<void> {
 
 /** A logger that writes nothing, for tests. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pino()({ level: 'silent' });
 }

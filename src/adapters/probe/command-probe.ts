@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { Probe } from '../../core/ports.js';
 import type { Sample } from '../../core/types.js';
 
@@ -23,6 +22,8 @@ export class CommandProbe implements Probe {
   async check(): Promise<Omit<Sample, 'at'>> {
     // Own process group: on timeout the shell and everything it started are killed. Killing the
     // shell alone leaves its children holding stderr, and the probe waits for them.
+    // Loaded on first use: the CLI's read-only commands never pay for it.
+    const { execa } = await import('execa');
     const subprocess = execa(this.options.command, {
       shell: true,
       cwd: this.options.cwd,
