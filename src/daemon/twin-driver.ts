@@ -50,21 +50,28 @@ export function warmTwin(plan: TwinPlan, statusFile: string, timeouts = { parkMs
     const status = readLauncherStatus(statusFile);
     return status?.pid === view.pid ? status : undefined;
   };
-  const waitFor = async (pm: ProcessManager, want: (s: LauncherStatus) => boolean, ms: number, what: string) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const view = (await pm.list()).find((v) => v.name === name);
-      const status = launcher(view);
-      if (view && status && want(status)) return { view, status };
-      if (Date.now() > deadline) throw new RedundancyError('PM2_OPERATION', `warm twin ${name} did not ${what} within ${ms}ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
-  const park = async (pm: ProcessManager, view: ProcessView | undefined) => {
+  const deadlineError = (what: string, ms: number) => new RedundancyError('PM2_OPERATION', `warm twin ${name} did not ${what} within ${ms}ms`);
+  const park = async (pm: ProcessManager, view: ProcessView | undefined): Promise<ProcessView> => {
     // A launcher that ran the app may hold its state: retire it for a fresh one.
     if (view && view.status !== 'stopped') await pm.stop(name);
     await pm.start(plan.twin);
-    return waitFor(pm, (s) => s.state === 'parked', timeouts.parkMs, 'park');
+    const deadline = Date.now() + timeouts.parkMs;
+    for (;;) {
+      const fresh = (await pm.list()).find((v) => v.name === name);
+      if (launcher(fresh)?.state === 'parked') return fresh!;
+      if (Date.now() > deadline) throw deadlineError('park', timeouts.parkMs);
+      await sleep(10);
+    }
+  };
+  /** The launcher answers in its status file: read it, not PM2, on the failover's critical path. */
+  const awaitActivation = async (pid: number): Promise<LauncherStatus> => {
+    const deadline = Date.now() + timeouts.activateMs;
+    for (;;) {
+      const status = readLauncherStatus(statusFile);
+      if (status?.pid === pid && status.state !== 'parked') return status;
+      if (Date.now() > deadline) throw deadlineError('take activation', timeouts.activateMs);
+      await sleep(2);
+    }
   };
   return {
     effective(view) {
@@ -81,9 +88,9 @@ export function warmTwin(plan: TwinPlan, statusFile: string, timeouts = { parkMs
     async activate(pm, view) {
       const current = launcher(view)?.state;
       if (current === 'active' || current === 'failed') return;
-      const parked = current === 'parked' ? { view: view! } : await park(pm, view);
-      process.kill(parked.view.pid, 'SIGUSR2');
-      const { status } = await waitFor(pm, (s) => s.state !== 'parked', timeouts.activateMs, 'take activation');
+      const parked = current === 'parked' ? view! : await park(pm, view);
+      process.kill(parked.pid, 'SIGUSR2');
+      const status = await awaitActivation(parked.pid);
       if (status.state === 'failed') throw new RedundancyError('PM2_OPERATION', `warm twin ${name}: ${status.reason ?? 'app failed to load'}`);
     },
     async standby(pm, view) {
@@ -99,4 +106,8 @@ function readLauncherStatus(file: string): LauncherStatus | undefined {
   } catch {
     return undefined;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
