@@ -1,4 +1,4 @@
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type StateLock = { acquired: true; release(): Promise<void> } | { acquired: false; heldBy: number };
@@ -12,7 +12,10 @@ export async function acquireStateLock(stateDir: string): Promise<StateLock> {
   await mkdir(stateDir, { recursive: true });
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      // Written whole, then linked into place: a reader never sees the lock without its pid.
+      const draft = `${file}.${process.pid}.tmp`;
+      await writeFile(draft, `${process.pid}\n`);
+      await link(draft, file).finally(() => unlink(draft).catch(() => undefined));
       return {
         acquired: true,
         release: async () => {

@@ -110,7 +110,8 @@ export function normalizeEcosystem(exported: unknown, file: string): Pm2AppSpec[
     throw configError('ECOSYSTEM_INVALID', file, [], exported, '{ apps: [...] }, a list of apps, or one app');
   }
   const seen = new Map<string, number>();
-  return list.map((app, i) => {
+  // Array.from: a hole (`apps: [a, , b]` in a JS file) is an app that is missing, not skipped.
+  return Array.from(list, (app, i) => {
     const spec = specFromEcosystemApp(app, { file, dir, path: [...prefix, i] });
     const first = seen.get(spec.name);
     if (first !== undefined) {
