@@ -35,6 +35,8 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
 }
 
 async function supervise(config: CompiledConfig, logger: Logger, socketPath: string): Promise<void> {
+  // Listening from the first moment: a stop during start-up finishes starting, then stops cleanly.
+  const stopSignal = waitForStopSignal();
   const startedAt = Date.now();
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, pm);
@@ -65,7 +67,7 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');
   const loop = startRounds(supervisor, reconnector, config.checkIntervalMs, logger);
-  await waitForStopSignal();
+  await stopSignal;
   logger.info('manager stopping; the active side of every unit keeps running');
   loop.stop();
   await reconnector.stop();
