@@ -202,8 +202,10 @@ export class Supervisor {
     // The intent is durable before anything moves, so a killed manager resumes it.
     await this.save();
     const effects = t.effects.filter((e) => this.needed(s, e));
-    if (effects.length > 0) await this.runEffects(s, effects);
+    const done = effects.length === 0 || (await this.runEffects(s, effects));
     this.writeReport();
+    // Completed now, not at the next round: the report never lags a failover that is already done.
+    if (done && isTransitional(t.record.state) && event.type !== 'effects-done') await this.apply(s, { type: 'effects-done' });
   }
 
   /** Brings PM2 in line with the unit's state; completes a transitional state whose effects all succeed. */

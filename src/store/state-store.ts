@@ -110,7 +110,7 @@ export class StateStore<U> {
   }
 
   private serialise(units: Record<string, U>): string {
-    return `${JSON.stringify({ version: STATE_VERSION, savedAt: new Date().toISOString(), units }, null, 2)}\n`;
+    return `${JSON.stringify({ version: STATE_VERSION, savedAt: new Date().toISOString(), units })}\n`;
   }
 
   private enqueue(text: string): Promise<void> {

@@ -39,7 +39,8 @@ export async function loadEcosystem(file: string): Promise<Ecosystem> {
     throw new RedundancyError('ECOSYSTEM_LOAD', `${file}: failed to load: ${reason}`, { cause });
   }
   const specs = normalizeEcosystem(exported, file);
-  return { file: path, apps: specs.map((spec) => withLine(spec, text)) };
+  const lines = nameLines(text);
+  return { file: path, apps: specs.map((spec) => withLine(spec, text, lines)) };
 }
 
 async function evaluate(path: string, text: string): Promise<unknown> {
@@ -127,9 +128,29 @@ function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function withLine(spec: Pm2AppSpec, text: string): EcosystemApp {
-  const line = findNameLine(text, spec.name);
+function withLine(spec: Pm2AppSpec, text: string, lines: Map<string, number>): EcosystemApp {
+  const line = lines.get(spec.name) ?? findNameLine(text, spec.name);
   return line === undefined ? { spec } : { spec, line };
+}
+
+/** Every quoted `name: "x"` with its line, in one pass: a search per app is quadratic in a large file. */
+function nameLines(text: string): Map<string, number> {
+  const lines = new Map<string, number>();
+  const entry = /\bname['"]?\s*:\s*(['"`])([^'"`\n]*)\1/g;
+  let line = 1;
+  let scanned = 0;
+  for (let match = entry.exec(text); match; match = entry.exec(text)) {
+    line += countNewlines(text, scanned, match.index);
+    scanned = match.index;
+    if (!lines.has(match[2]!)) lines.set(match[2]!, line);
+  }
+  return lines;
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count += 1;
+  return count;
 }
 
 /**
@@ -146,7 +167,7 @@ export function findNameLine(text: string, name: string): number | undefined {
   ];
   for (const pattern of patterns) {
     const match = pattern.exec(text);
-    if (match) return text.slice(0, match.index).split('\n').length;
+    if (match) return 1 + countNewlines(text, 0, match.index);
   }
   return undefined;
 }
