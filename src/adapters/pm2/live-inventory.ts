@@ -61,7 +61,8 @@ const foreignEnvKeys = new Set(['unique_id', 'updateEnv', 'io', 'NODE_APP_INSTAN
  */
 export function specFromPm2Entry(entry: Pm2Entry): Pm2AppSpec {
   const pm2Env = entry.pm2_env ?? {};
-  const name = entry.name ?? pm2Env.name ?? '';
+  // PM2 answers over JSON from whatever a client registered: take strings only.
+  const name = text(entry.name) ?? text(pm2Env.name) ?? '';
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(pm2Env.env ?? {})) {
     if (key.startsWith('PM2_') || foreignEnvKeys.has(key) || (key === name && value === '{}')) continue;
@@ -70,14 +71,15 @@ export function specFromPm2Entry(entry: Pm2Entry): Pm2AppSpec {
   }
   const spec: Pm2AppSpec = {
     name,
-    script: pm2Env.pm_exec_path ?? '',
+    script: text(pm2Env.pm_exec_path) ?? '',
     args: Array.isArray(pm2Env.args) ? pm2Env.args.map(String) : typeof pm2Env.args === 'string' ? [pm2Env.args] : [],
     env,
     options: {},
   };
-  if (pm2Env.pm_cwd) spec.cwd = pm2Env.pm_cwd;
+  const cwd = text(pm2Env.pm_cwd);
+  if (cwd) spec.cwd = cwd;
   // PM2 resolves a missing interpreter to `node` or to its own node binary: leave it to PM2 again.
-  const interpreter = pm2Env.exec_interpreter;
+  const interpreter = text(pm2Env.exec_interpreter);
   if (interpreter && interpreter !== 'node' && interpreter !== process.execPath) spec.interpreter = interpreter;
   if (Array.isArray(pm2Env.node_args) && pm2Env.node_args.length > 0) spec.options.node_args = pm2Env.node_args;
   if (typeof pm2Env.max_restarts === 'number') spec.maxRestarts = pm2Env.max_restarts;
@@ -93,4 +95,8 @@ export function specFromPm2Entry(entry: Pm2Entry): Pm2AppSpec {
   const cron = pm2Env.cron_restart;
   if ((typeof cron === 'string' || typeof cron === 'number') && cron !== '' && String(cron) !== '0') spec.cronRestart = String(cron);
   return spec;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
