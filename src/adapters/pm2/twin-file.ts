@@ -1,6 +1,5 @@
-import { open, mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { TwinPlan } from '../../core/twin-plan.js';
+import { writeFileAtomic } from '../../store/atomic-file.js';
 import { twinToEcosystemApp } from './app-options.js';
 
 /** Text kept on one comment line: names and notes come from user files and must not end the comment. */
@@ -31,33 +30,7 @@ export function renderTwinsFile(plans: readonly TwinPlan[], header: { generatedF
   return lines.join('\n');
 }
 
-/** Writes the file atomically: a temp file beside it, fsync, rename. Creates the directory. */
-export async function writeTwinsFile(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    const handle = await open(temp, 'w', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-    await syncDirectory(dirname(path));
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Makes the rename itself durable; directories cannot be opened for sync on Windows. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** Writes the file atomically through the project's one atomic writer (temp, fsync, rename). */
+export function writeTwinsFile(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, text);
 }
