@@ -215,6 +215,50 @@ describe('Pm2ProcessManager against a real daemon', () => {
     await manager().remove(name); // its cron would start it
   });
 
+  it('knows, without a list, a crash, the restart that PM2 has pending and the new pid', async () => {
+    const name = uniqueName('known');
+    await manager().start(appSpec(name, 'worker.cjs', { restartDelayMs: 400 }));
+    const first = await waitFor(() => {
+      const known = manager().view(name);
+      return known?.status === 'online' && known.pid > 0 && known;
+    }, { timeoutMs: 10_000, what: `${name} known online` });
+    expect(first.pid).toBe((await view(name))?.pid);
+    process.kill(first.pid, 'SIGKILL');
+    // PM2 itself lists it `stopped` until the restart timer fires: the handle must not take that as a stop.
+    await waitFor(() => manager().view(name)?.status === 'waiting restart', { timeoutMs: 5_000, what: `${name} waiting restart` });
+    expect(manager().view(name)).toMatchObject({ pid: 0 });
+    const again = await waitFor(() => {
+      const known = manager().view(name);
+      return known?.status === 'online' && known.pid > 0 && known;
+    }, { timeoutMs: 10_000, what: `${name} restarted` });
+    expect(again.pid).not.toBe(first.pid);
+    expect(again.restarts).toBe(1);
+    expect(isProcessAlive(again.pid)).toBe(true);
+    expect(await view(name)).toMatchObject({ pid: again.pid, restarts: 1 });
+    await manager().stop(name);
+    expect(manager().view(name)).toMatchObject({ status: 'stopped', pid: 0 });
+  });
+
+  it('stops and starts by name after another client deleted the app behind its back', async () => {
+    const name = uniqueName('behind');
+    await manager().start(appSpec(name, 'worker.cjs'));
+    await waitFor(() => manager().view(name)?.status === 'online', { timeoutMs: 10_000, what: `${name} online` });
+    const other = await Pm2ProcessManager.connect({ startDaemon: false });
+    try {
+      await other.remove(name);
+    } finally {
+      await other.close();
+    }
+    await manager().stop(name);
+    await manager().start(appSpec(name, 'worker.cjs'));
+    const running = await waitFor(async () => {
+      const entry = await view(name);
+      return entry?.status === 'online' && entry.pid > 0 && entry;
+    }, { timeoutMs: 10_000, what: `${name} online again` });
+    expect((await manager().list()).filter((entry) => entry.name === name)).toHaveLength(1);
+    expect(manager().view(name)?.pmId).toBe(running.pmId);
+  });
+
   it('refuses calls after close instead of spawning a daemon', async () => {
     const other = await Pm2ProcessManager.connect({ startDaemon: false });
     await other.close();

@@ -12,7 +12,7 @@ import type { Logger } from '../store/logger.js';
 import { ReportWriter } from '../store/report-writer.js';
 import { StateStore } from '../store/state-store.js';
 import { dryRunProcessManager } from './dry-run.js';
-import { Supervisor, unitPolicy, type SupervisedUnit } from './supervisor.js';
+import { Supervisor, unitPolicy, type SupervisedUnit, type SupervisorDeps } from './supervisor.js';
 import { coldTwin, warmTwin } from './twin-driver.js';
 
 import { version } from '../version.js';
@@ -59,6 +59,8 @@ export interface OpenOptions {
   startedAt: number;
   /** Read everything, change nothing: PM2 calls, state and reports are only said. */
   dryRun?: (action: string) => void;
+  /** When rounds list every PM2 app (see SupervisorDeps). */
+  fullList?: Pick<SupervisorDeps, 'fullListEveryMs' | 'smallDaemonApps'>;
 }
 
 /** Wires a Supervisor over real or dry-run adapters; the daemon and one-off CLI commands share it. */
@@ -82,5 +84,6 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     logger,
     clock: opts.clock,
     manager: { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
+    ...opts.fullList,
   });
 }

@@ -4,6 +4,7 @@ import type { ProcessManager } from '../core/ports.js';
 export function dryRunProcessManager(real: ProcessManager, say: (action: string) => void): ProcessManager {
   return {
     list: () => real.list(),
+    view: (name) => real.view(name),
     start: async (spec) => say(`would start ${spec.name}`),
     register: async (spec) => {
       const known = (await real.list()).some((view) => view.name === spec.name);

@@ -39,6 +39,7 @@ export function withInjectedFault(pm: ProcessManager, fault: string | undefined)
     };
   return {
     list: () => pm.list(),
+    view: (name) => pm.view(name),
     onEvent: (listener) => pm.onEvent(listener),
     close: () => pm.close(),
     start: wrap('start', (spec) => spec.name, (spec) => pm.start(spec)),

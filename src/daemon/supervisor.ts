@@ -33,6 +33,14 @@ export interface SupervisorDeps {
   logger: Logger;
   clock: Clock;
   manager: ManagerReport;
+  /**
+   * How often a round asks a large PM2 daemon for the whole list. In between, the adapter's view is
+   * kept current by bus events and the manager's own operations; the full list catches what the bus
+   * does not say (apps added or deleted by others) and refreshes memory figures. @default 30s
+   */
+  fullListEveryMs?: number;
+  /** Below this many apps in PM2, every round lists them all: a few milliseconds. @default 50 */
+  smallDaemonApps?: number;
 }
 
 /** Per-unit memory that does not survive a restart: PM2 counters and the last look at each side. */
@@ -57,7 +65,8 @@ export class Supervisor {
   private readonly byName = new Map<string, SupervisedUnit>();
   private readonly units = new Map<UnitId, SupervisedUnit>();
   private readonly queue = new UnitQueue();
-  private views = new Map<string, ProcessView>();
+  private lastFullListAt = Number.NEGATIVE_INFINITY;
+  private lastListSize = 0;
   private lastReport: HealthReport | undefined;
   private readonly sink: LatestReportSink;
 
@@ -74,7 +83,7 @@ export class Supervisor {
   async init(): Promise<void> {
     const { logger, clock, store } = this.deps;
     const loaded = await store.load(clock.now());
-    this.views = await this.listByName();
+    await this.refresh(true);
     for (const s of this.units.values()) {
       // No saved record (first start, state file lost): the side PM2 shows it on, not a flip back.
       const record = loaded.units[s.unit.id] ?? this.fromLiveView(s);
@@ -87,13 +96,13 @@ export class Supervisor {
     await this.save();
     await Promise.all([...this.units.values()].map((s) => this.queue.run(s.unit.id, () => this.reconcile(s))));
     for (const s of this.units.values()) {
-      this.volatile.get(s.unit.id)!.memory.restartsSeen = this.views.get(s.unit.name)?.restarts;
+      this.volatile.get(s.unit.id)!.memory.restartsSeen = this.view(s.unit.name)?.restarts;
     }
   }
 
   /** After PM2 came back as a new daemon: looks again and restores every unit's active side. */
   async resync(): Promise<void> {
-    this.views = await this.listByName();
+    await this.refresh(true);
     await Promise.all(
       [...this.units.values()].map((s) =>
         this.queue.run(s.unit.id, async () => {
@@ -108,7 +117,7 @@ export class Supervisor {
 
   /** One health round: look at PM2, probe, feed the state machine, write the report. */
   async round(): Promise<HealthReport> {
-    this.views = await this.listByName();
+    await this.refresh(false);
     await Promise.all(
       [...this.units.values()].map((s) =>
         this.queue.run(s.unit.id, async () => {
@@ -164,8 +173,8 @@ export class Supervisor {
     const v = this.volatile.get(s.unit.id)!;
     const record = this.records.get(s.unit.id)!;
     const now = this.deps.clock.now();
-    const primaryView = this.views.get(s.unit.name);
-    const twinView = this.views.get(s.twin.twin.name);
+    const primaryView = this.view(s.unit.name);
+    const twinView = this.view(s.twin.twin.name);
     const twinStatus = s.driver.effective(twinView).status;
     const twinSeen = twinView && { ...twinView, status: twinStatus };
     v.twinProbeOk = (await observeTwin(twinSeen, s.probe, record.state.kind, { now, startGraceMs: s.policy.startGraceMs })).probeOk;
@@ -218,8 +227,8 @@ export class Supervisor {
 
   /** Skips effects PM2 already satisfies, so reconciling a settled unit costs nothing. */
   private needed(s: SupervisedUnit, effect: Effect): boolean {
-    const primary = this.views.get(s.unit.name)?.status;
-    const twin = s.driver.effective(this.views.get(s.twin.twin.name));
+    const primary = this.view(s.unit.name)?.status;
+    const twin = s.driver.effective(this.view(s.twin.twin.name));
     switch (effect.type) {
       case 'restore-primary':
         return primary === undefined;
@@ -251,10 +260,10 @@ export class Supervisor {
             break;
           case 'start-twin':
             v.twinProbeOk = undefined;
-            await s.driver.activate(pm, this.views.get(s.twin.twin.name));
+            await s.driver.activate(pm, this.view(s.twin.twin.name));
             break;
           case 'stop-twin':
-            await s.driver.standby(pm, this.views.get(s.twin.twin.name));
+            await s.driver.standby(pm, this.view(s.twin.twin.name));
             break;
         }
         log.info({ effect: effect.type }, 'effect done');
@@ -263,20 +272,28 @@ export class Supervisor {
         return false;
       }
     }
-    this.views = await this.listByName().catch(() => this.views);
     return true;
   }
 
   private fromLiveView(s: SupervisedUnit): UnitRecord {
-    const twin = s.driver.effective(this.views.get(s.twin.twin.name)).status;
-    const record = recordFromLiveView(s.unit.id, this.deps.clock.now(), this.views.get(s.unit.name)?.status, twin);
+    const twin = s.driver.effective(this.view(s.twin.twin.name)).status;
+    const record = recordFromLiveView(s.unit.id, this.deps.clock.now(), this.view(s.unit.name)?.status, twin);
     if (record.state.kind !== 'primary') this.deps.logger.warn({ unit: s.unit.id }, `no saved state; ${record.reason}: kept on its twin`);
     return record;
   }
 
-  private async listByName(): Promise<Map<string, ProcessView>> {
-    const list = await this.deps.pm.list();
-    return new Map(list.map((view) => [view.name, view]));
+  private view(name: string): ProcessView | undefined {
+    return this.deps.pm.view(name);
+  }
+
+  /** A full PM2 list when one is due (or `force`d); the adapter's view answers in between. */
+  private async refresh(force: boolean): Promise<void> {
+    const { clock, pm, fullListEveryMs = 30_000, smallDaemonApps = 50 } = this.deps;
+    const now = clock.now();
+    const due = this.lastListSize < smallDaemonApps || now - this.lastFullListAt >= fullListEveryMs;
+    if (!force && !due) return;
+    this.lastListSize = (await pm.list()).length;
+    this.lastFullListAt = now;
   }
 
   private async save(): Promise<void> {
@@ -289,8 +306,8 @@ export class Supervisor {
       return {
         unit: s.unit,
         record: this.records.get(s.unit.id)!,
-        primary: side(s.unit.name, this.views, v.primaryProbeOk, s.probe !== undefined),
-        twin: twinSide(s, this.views.get(s.twin.twin.name), v.twinProbeOk),
+        primary: side(s.unit.name, this.view(s.unit.name), v.primaryProbeOk, s.probe !== undefined),
+        twin: twinSide(s, this.view(s.twin.twin.name), v.twinProbeOk),
       };
     });
     return buildReport(observations, this.deps.manager, this.deps.clock.now());
@@ -304,8 +321,8 @@ export class Supervisor {
   }
 }
 
-function side(name: string, views: Map<string, ProcessView>, probeOk: boolean | undefined, probed: boolean): SideObservation {
-  const status = views.get(name)?.status ?? 'missing';
+function side(name: string, view: ProcessView | undefined, probeOk: boolean | undefined, probed: boolean): SideObservation {
+  const status = view?.status ?? 'missing';
   const ok = status === 'online' && probeOk !== false;
   return { name, status, ok, starting: ok && probed && probeOk === undefined };
 }

@@ -57,7 +57,8 @@ export function warmTwin(plan: TwinPlan, statusFile: string, timeouts = { parkMs
     await pm.start(plan.twin);
     const deadline = Date.now() + timeouts.parkMs;
     for (;;) {
-      const fresh = (await pm.list()).find((v) => v.name === name);
+      // The adapter learns the launcher's pid from PM2's answer and its events: no list per poll.
+      const fresh = pm.view(name);
       if (launcher(fresh)?.state === 'parked') return fresh!;
       if (Date.now() > deadline) throw deadlineError('park', timeouts.parkMs);
       await sleep(10);

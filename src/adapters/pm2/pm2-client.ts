@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
 import { type Clock, systemClock } from '../../core/clock.js';
@@ -6,6 +7,7 @@ import type { ProcessManager } from '../../core/ports.js';
 import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
 import { twinToEcosystemApp } from './app-options.js';
 import { type Pm2Entry, specFromPm2Entry } from './live-inventory.js';
+import { ProcessTable } from './process-table.js';
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
@@ -25,7 +27,27 @@ interface AxonSocket {
 interface BusPacket {
   event?: string;
   manually?: boolean;
-  process?: { name?: string; status?: string; exit_code?: unknown };
+  process?: BusProcess;
+}
+
+interface BusProcess {
+  name?: string;
+  pm_id?: unknown;
+  status?: string;
+  exit_code?: unknown;
+  restart_time?: unknown;
+  unstable_restarts?: unknown;
+  pm_uptime?: unknown;
+  pm_pid_path?: unknown;
+  autorestart?: unknown;
+  stop_exit_codes?: unknown;
+}
+
+/** One element of PM2's answer to a start: the launched process with its pm2_env. */
+interface Launched {
+  pid?: unknown;
+  process?: { pid?: unknown };
+  pm2_env?: BusProcess;
 }
 
 /** The slice of PM2's API class (lib/API.js) used here; pm2's typings only describe the default instance. */
@@ -107,6 +129,7 @@ export class Pm2ProcessManager implements ProcessManager {
   private readonly stopping = new Set<string>();
   /** Rejects each call waiting on the current connection: a daemon that is gone never answers. */
   private readonly pending = new Set<(error: RedundancyError) => void>();
+  private readonly table = new ProcessTable();
   private api: Pm2Api;
   private closed = false;
   /** Set while `killDaemon` runs: losing that daemon is the point, not news. */
@@ -163,6 +186,7 @@ export class Pm2ProcessManager implements ProcessManager {
       if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
       this.lostReason ??= 'reconnect asked';
       this.dropSockets();
+      this.table.clear();
       if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
       this.api = new this.pm2.Api();
       try {
@@ -176,7 +200,13 @@ export class Pm2ProcessManager implements ProcessManager {
   }
 
   async list(): Promise<ProcessView[]> {
-    return (await this.entries()).map(toView);
+    await this.entries();
+    return this.table.all();
+  }
+
+  view(name: string): ProcessView | undefined {
+    // Several apps may share a name; the newest one speaks for it.
+    return this.table.byName(name).reduce<ProcessView | undefined>((a, b) => (a && a.pmId > b.pmId ? a : b), undefined);
   }
 
   /** Every app of the daemon as a spec (see `specFromPm2Entry` for what is recovered) beside its view. */
@@ -185,11 +215,11 @@ export class Pm2ProcessManager implements ProcessManager {
   }
 
   async start(spec: Pm2AppSpec): Promise<void> {
-    const found = await this.byName(spec.name);
-    if (found.some((entry) => runningStatuses.has(entry.pm2_env?.status ?? ''))) return;
+    const found = await this.known(spec.name);
+    if (found.some((view) => runningStatuses.has(view.status))) return;
     // pm2.start on a known app restarts it with its old script and options and only merges env:
     // delete it so the spec applies as written.
-    if (found.length > 0) await this.removeEntries(spec.name, found);
+    await this.removeAll(spec.name, found);
     await this.launch(spec, true);
   }
 
@@ -198,19 +228,21 @@ export class Pm2ProcessManager implements ProcessManager {
    * (lib/God.js executeApp). A `cron_restart` is armed all the same and will start it.
    */
   async register(spec: Pm2AppSpec): Promise<void> {
-    if ((await this.byName(spec.name)).length > 0) return;
+    if ((await this.known(spec.name)).length > 0) return;
     await this.launch(spec, false);
   }
 
   async stop(name: string): Promise<void> {
     // Stopping a `waiting restart` or errored app also cancels PM2's pending restart.
-    const targets = (await this.byName(name)).filter((entry) => entry.pm2_env?.status !== 'stopped');
+    const targets = (await this.known(name)).filter((view) => view.status !== 'stopped');
     if (targets.length > 0) this.stopping.add(name);
-    for (const entry of targets) await this.call('stop', name, (cb) => this.api.stop(entry.pm_id ?? -1, cb));
+    for (const { pmId } of targets) {
+      if (await this.byId('stop', name, pmId, (cb) => this.api.stop(pmId, cb))) this.table.update(pmId, { name, status: 'stopped', pid: 0 });
+    }
   }
 
   async remove(name: string): Promise<void> {
-    await this.removeEntries(name, await this.byName(name));
+    await this.removeAll(name, await this.known(name));
   }
 
   onEvent(listener: (event: ProcessEvent) => void): () => void {
@@ -265,6 +297,7 @@ export class Pm2ProcessManager implements ProcessManager {
     if (this.closed || this.ending || this.lostReason !== undefined) return;
     this.lostReason = reason;
     this.stopping.clear();
+    this.table.clear();
     this.dropSockets();
     const error = new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${reason})`);
     for (const reject of this.pending) reject(error);
@@ -293,43 +326,84 @@ export class Pm2ProcessManager implements ProcessManager {
     if (!Array.isArray(started) || started.length === 0) {
       throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: PM2 launched no process`);
     }
+    for (const launched of started as Launched[]) {
+      const env = launched.pm2_env;
+      const pmId = env?.pm_id;
+      if (typeof pmId !== 'number') continue;
+      const pid = num(launched.process?.pid) || num(launched.pid);
+      this.table.update(pmId, { ...factOf(env!, spec.name), status: run ? env!.status ?? 'launching' : 'stopped', pid: run ? pid : 0 });
+    }
   }
 
-  private async removeEntries(name: string, entries: Pm2Entry[]): Promise<void> {
-    if (entries.length > 0) this.stopping.add(name);
+  private async removeAll(name: string, views: ProcessView[]): Promise<void> {
+    if (views.length > 0) this.stopping.add(name);
     // By id: a name like `all`, `3` or `x.json` means something else to PM2.
-    for (const entry of entries) await this.call('delete', name, (cb) => this.api.delete(entry.pm_id ?? -1, cb));
+    for (const { pmId } of views) {
+      await this.byId('delete', name, pmId, (cb) => this.api.delete(pmId, cb));
+      this.table.drop(pmId);
+    }
   }
 
-  private async byName(name: string): Promise<Pm2Entry[]> {
-    return (await this.entries()).filter((entry) => (entry.name ?? entry.pm2_env?.name) === name);
+  /** The apps of that name as this handle knows them; the first call lists them. */
+  private async known(name: string): Promise<ProcessView[]> {
+    if (!this.table.complete) await this.entries();
+    return this.table.byName(name);
   }
 
-  private entries(): Promise<Pm2Entry[]> {
-    return this.call<Pm2Entry[]>('list', 'all', (cb) => this.api.list(cb)).then((list) => list ?? []);
+  /**
+   * One operation on a pm_id learnt earlier. False when the daemon no longer knows the id (deleted
+   * behind this handle's back): the process is gone, which is what stop and delete want.
+   */
+  private async byId(op: string, name: string, pmId: number, run: (cb: Callback<unknown>) => void): Promise<boolean> {
+    try {
+      await this.call(op, name, run);
+      return true;
+    } catch (error) {
+      if (!/id unknown/.test(errorMessage(error))) throw error;
+      this.table.drop(pmId);
+      return false;
+    }
+  }
+
+  /** A full list, which also refreshes the table. */
+  private async entries(): Promise<Pm2Entry[]> {
+    const issued = this.table.begin();
+    const list = (await this.call<Pm2Entry[]>('list', 'all', (cb) => this.api.list(cb))) ?? [];
+    this.table.applySnapshot(list.map(toView), issued);
+    return list;
   }
 
   private dispatch(packet: BusPacket): void {
-    const name = packet.process?.name;
+    const proc = packet.process;
+    const name = proc?.name;
     if (typeof name !== 'string') return;
     const at = this.clock.now();
-    let event: ProcessEvent;
+    let event: ProcessEvent | undefined;
+    // Not `start`: PM2's client also sends that for an app registered stopped.
     if (packet.event === 'online') {
       this.stopping.delete(name); // a new generation: its exits are crashes again
+      this.learn(proc!, { status: 'online', pid: readPid(proc!.pm_pid_path) });
       event = { type: 'online', name, at };
     } else if (packet.event === 'restart overlimit') {
+      this.learn(proc!, { status: 'errored', pid: 0 });
       event = { type: 'restart-overlimit', name, at };
     } else if (packet.event === 'exit') {
       // A stop sends `exit` twice, as `stopping` then as `stopped`; a crash once, as `stopped` or `errored`.
-      if (packet.process?.status === 'stopping') this.stopping.add(name);
+      if (proc!.status === 'stopping') this.stopping.add(name);
       const manually = packet.manually === true || this.stopping.has(name);
-      const code = packet.process?.exit_code;
+      const code = proc!.exit_code;
+      // PM2 shows a crashed app `stopped` until its restart timer fires: not stopped for good.
+      const status = !manually && proc!.status === 'stopped' && willRestart(proc!, code) ? 'waiting restart' : proc!.status;
+      this.learn(proc!, { status: status ?? 'stopped', pid: 0 });
       // PM2 keeps no signal: a killed app shows exit code 0.
       event = { type: 'exit', name, at, manually, exitCode: typeof code === 'number' ? code : null };
-    } else {
-      return;
     }
-    for (const listener of this.listeners) listener(event);
+    if (event) for (const listener of this.listeners) listener(event);
+  }
+
+  private learn(proc: BusProcess, fact: Pick<ProcessView, 'status' | 'pid'>): void {
+    if (typeof proc.pm_id !== 'number' || typeof proc.name !== 'string') return;
+    this.table.update(proc.pm_id, { ...factOf(proc, proc.name), ...fact });
   }
 
   private ensureOpen(): void {
@@ -373,6 +447,33 @@ export class Pm2ProcessManager implements ProcessManager {
 
 function noDaemon(rpcSocket: string): RedundancyError {
   return new RedundancyError('PM2_UNAVAILABLE', `no PM2 daemon is running (nothing listens on ${rpcSocket})`);
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** What a bus packet or a start answer says of a process beside its status and pid. */
+function factOf(env: BusProcess, name: string): Pick<ProcessView, 'name' | 'restarts' | 'unstableRestarts' | 'startedAt'> {
+  return { name, restarts: num(env.restart_time), unstableRestarts: num(env.unstable_restarts), startedAt: num(env.pm_uptime) };
+}
+
+/** PM2 writes the pid file at fork, before it says `online`; the bus packet carries no pid. */
+function readPid(path: unknown): number {
+  if (typeof path !== 'string') return 0;
+  try {
+    return Number.parseInt(readFileSync(path, 'utf8'), 10) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** lib/God.js handleExit: an exit PM2 will follow with a restart. */
+function willRestart(env: BusProcess, exitCode: unknown): boolean {
+  if (env.autorestart === false || env.autorestart === 'false') return false;
+  const raw = env.stop_exit_codes;
+  const stopCodes: unknown[] = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
+  return !stopCodes.map((c) => (typeof c === 'string' ? Number.parseInt(c, 10) : c)).includes(exitCode);
 }
 
 function toView(entry: Pm2Entry): ProcessView {
