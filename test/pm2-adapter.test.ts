@@ -98,11 +98,18 @@ describe('Pm2ProcessManager against a real daemon', () => {
     expect(eventsOf(name, 'online')).toEqual([]);
   });
 
-  it('starts a registered app', async () => {
+  it('starts an app it registered from the same spec in place, as PM2 restarts it', async () => {
     const name = uniqueName('reg-start');
     await manager().register(appSpec(name, 'worker.cjs'));
+    const registered = (await view(name))!;
     await manager().start(appSpec(name, 'worker.cjs'));
-    await waitFor(async () => (await view(name))?.status === 'online', { timeoutMs: 10_000, what: `${name} online` });
+    const online = await waitFor(async () => {
+      const entry = await view(name);
+      return entry?.status === 'online' && entry;
+    }, { timeoutMs: 10_000, what: `${name} online` });
+    expect(online.pmId).toBe(registered.pmId);
+    expect(manager().view(name)).toMatchObject({ pmId: registered.pmId, status: 'online', pid: online.pid });
+    expect((await manager().list()).filter((entry) => entry.name === name)).toHaveLength(1);
   });
 
   it('treats stop and remove of unknown or stopped apps as no-ops', async () => {

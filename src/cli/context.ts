@@ -3,6 +3,7 @@ import type { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
 import { loadConfig } from '../core/config-file.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, isRedundancyError } from '../core/errors.js';
+import { defaultConfigCache } from '../store/config-cache.js';
 import { createLogger, flushLogger, type Logger } from '../store/logger.js';
 
 export interface GlobalOptions {
@@ -27,7 +28,7 @@ export interface Context {
 
 export async function makeContext(opts: GlobalOptions): Promise<Context> {
   const cwd = resolve(opts.cwd ?? process.cwd());
-  const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd });
+  const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd, cache: defaultConfigCache() });
   // Opened on first use: read-only commands like `status` never touch the log.
   let logger: Logger | undefined;
   const json = opts.json === true;

@@ -35,7 +35,8 @@ describe('logs/ not writable', () => {
       intervalMs: 250,
       what: 'failover with logs/ unwritable',
     });
-    expect((await project.answer(unit))?.role).toBe('backup');
+    // The report says `twin` once PM2 has it online, which is before the app listens.
+    await waitFor(async () => (await project.answer(unit))?.role === 'backup', { timeoutMs: 10_000, what: 'the twin answering' });
     await project.setFailing(unit.name, false);
     const back = await waitFor(
       async () => {

@@ -60,8 +60,8 @@ interface Pm2Api {
   delete(id: number, cb: Callback<unknown>): void;
   list(cb: Callback<Pm2Entry[]>): void;
   killDaemon(cb: Callback<unknown>): void;
-  /** PM2's client: its RPC socket, and its bus socket once launched. */
-  Client?: { client_sock?: AxonSocket; sub_sock?: AxonSocket };
+  /** PM2's client: its RPC socket, its bus socket once launched, and the daemon's RPC methods (lib/Daemon.js). */
+  Client?: { client_sock?: AxonSocket; sub_sock?: AxonSocket; executeRemote(method: string, arg: unknown, cb: Callback<unknown>): void };
 }
 
 export interface Pm2ConnectOptions {
@@ -130,6 +130,8 @@ export class Pm2ProcessManager implements ProcessManager {
   /** Rejects each call waiting on the current connection: a daemon that is gone never answers. */
   private readonly pending = new Set<(error: RedundancyError) => void>();
   private readonly table = new ProcessTable();
+  /** The spec each pm_id was launched with by this handle: such an app can start again as it is. */
+  private readonly launched = new Map<number, string>();
   private api: Pm2Api;
   private closed = false;
   /** Set while `killDaemon` runs: losing that daemon is the point, not news. */
@@ -187,6 +189,7 @@ export class Pm2ProcessManager implements ProcessManager {
       this.lostReason ??= 'reconnect asked';
       this.dropSockets();
       this.table.clear();
+      this.launched.clear();
       if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
       this.api = new this.pm2.Api();
       try {
@@ -217,6 +220,10 @@ export class Pm2ProcessManager implements ProcessManager {
   async start(spec: Pm2AppSpec): Promise<void> {
     const found = await this.known(spec.name);
     if (found.some((view) => runningStatuses.has(view.status))) return;
+    // Launched by this handle from this very spec: start it as PM2's own restart does, without
+    // PM2's client listing every app to resolve the name.
+    const own = found.length === 1 && this.launched.get(found[0]!.pmId) === specKey(spec) ? found[0]!.pmId : undefined;
+    if (own !== undefined && (await this.startById(spec.name, own))) return;
     // pm2.start on a known app restarts it with its old script and options and only merges env:
     // delete it so the spec applies as written.
     await this.removeAll(spec.name, found);
@@ -298,6 +305,7 @@ export class Pm2ProcessManager implements ProcessManager {
     this.lostReason = reason;
     this.stopping.clear();
     this.table.clear();
+    this.launched.clear();
     this.dropSockets();
     const error = new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${reason})`);
     for (const reject of this.pending) reject(error);
@@ -320,19 +328,45 @@ export class Pm2ProcessManager implements ProcessManager {
   }
 
   private async launch(spec: Pm2AppSpec, run: boolean): Promise<void> {
-    const app = { ...twinToEcosystemApp(spec), autostart: run };
+    // PM2 looks every kill_retry_time (100 ms) for a stopped app to be gone: a failover waits on
+    // that look between stopping the primary and starting the twin. An app's own value wins.
+    const app = { kill_retry_time: 10, ...twinToEcosystemApp(spec), autostart: run };
     const started = await this.call<unknown[]>('start', spec.name, (cb) => this.api.start(app, cb));
     // PM2 logs a failed `prepare` and answers with an empty list instead of an error.
     if (!Array.isArray(started) || started.length === 0) {
       throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: PM2 launched no process`);
     }
     for (const launched of started as Launched[]) {
-      const env = launched.pm2_env;
-      const pmId = env?.pm_id;
-      if (typeof pmId !== 'number') continue;
-      const pid = num(launched.process?.pid) || num(launched.pid);
-      this.table.update(pmId, { ...factOf(env!, spec.name), status: run ? env!.status ?? 'launching' : 'stopped', pid: run ? pid : 0 });
+      const pmId = this.learnLaunched(spec.name, launched, run);
+      if (pmId !== undefined) this.launched.set(pmId, specKey(spec));
     }
+  }
+
+  /** False when the daemon no longer knows the id; the caller then launches the app afresh. */
+  private async startById(name: string, pmId: number): Promise<boolean> {
+    const client = this.api.Client;
+    if (!client) return false;
+    let started: unknown;
+    // PM2's restart of an app that is not running is its start; `current_conf` lifts the
+    // `autostart: false` the app was registered with, as `pm2 restart <app config>` does.
+    const opts = { id: pmId, env: { current_conf: { autostart: true } } };
+    const known = await this.byId('start', name, pmId, (cb) =>
+      client.executeRemote('restartProcessId', opts, (err, value) => {
+        started = value;
+        cb(err);
+      }),
+    );
+    if (known) this.learnLaunched(name, started as Launched, true);
+    return known;
+  }
+
+  private learnLaunched(name: string, launched: Launched | undefined, running: boolean): number | undefined {
+    const env = launched?.pm2_env;
+    const pmId = env?.pm_id;
+    if (typeof pmId !== 'number') return undefined;
+    const pid = num(launched!.process?.pid) || num(launched!.pid);
+    this.table.update(pmId, { ...factOf(env!, name), status: running ? env!.status ?? 'launching' : 'stopped', pid: running ? pid : 0 });
+    return pmId;
   }
 
   private async removeAll(name: string, views: ProcessView[]): Promise<void> {
@@ -341,6 +375,7 @@ export class Pm2ProcessManager implements ProcessManager {
     for (const { pmId } of views) {
       await this.byId('delete', name, pmId, (cb) => this.api.delete(pmId, cb));
       this.table.drop(pmId);
+      this.launched.delete(pmId);
     }
   }
 
@@ -447,6 +482,10 @@ export class Pm2ProcessManager implements ProcessManager {
 
 function noDaemon(rpcSocket: string): RedundancyError {
   return new RedundancyError('PM2_UNAVAILABLE', `no PM2 daemon is running (nothing listens on ${rpcSocket})`);
+}
+
+function specKey(spec: Pm2AppSpec): string {
+  return JSON.stringify(twinToEcosystemApp(spec));
 }
 
 function num(value: unknown): number {
