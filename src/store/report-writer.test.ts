@@ -42,6 +42,20 @@ async function lines(file: string): Promise<string[]> {
   return (await fs.readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
 }
 
+describe('historyLine', () => {
+  it('names only the units that are not healthy on their primary', () => {
+    const base = report(1);
+    const healthy = { ...base.units[0]!, id: 'pm2:web', name: 'web', state: 'primary' as const, active: 'primary' as const, health: 'healthy' as const, errorRate: 0 };
+    const degraded = { ...healthy, id: 'pm2:api', health: 'degraded' as const, errorRate: 0.5 };
+    const line = historyLine({ ...base, summary: { units: 3, healthy: 1, onTwin: 1, critical: 0 }, units: [healthy, base.units[0]!, degraded] });
+    expect(line.summary).toEqual({ units: 3, healthy: 1, onTwin: 1, critical: 0 });
+    expect(line.units).toEqual([
+      { id: 'pm2:sync', state: 'backup', active: 'twin', health: 'unhealthy', errorRate: 0.9 },
+      { id: 'pm2:api', state: 'primary', active: 'primary', health: 'degraded', errorRate: 0.5 },
+    ]);
+  });
+});
+
 describe('ReportWriter', () => {
   it('replaces the report with pretty JSON and appends a history line per write', async () => {
     const w = writer();

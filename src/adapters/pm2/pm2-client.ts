@@ -208,8 +208,7 @@ export class Pm2ProcessManager implements ProcessManager {
   }
 
   view(name: string): ProcessView | undefined {
-    // Several apps may share a name; the newest one speaks for it.
-    return this.table.byName(name).reduce<ProcessView | undefined>((a, b) => (a && a.pmId > b.pmId ? a : b), undefined);
+    return this.table.latest(name);
   }
 
   /** Every app of the daemon as a spec (see `specFromPm2Entry` for what is recovered) beside its view. */

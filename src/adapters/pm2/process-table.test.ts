@@ -56,6 +56,8 @@ describe('ProcessTable', () => {
     table.applySnapshot([view('a', 0, 'online'), view('a', 1, 'online')], table.begin());
     expect(table.complete).toBe(true);
     expect(table.byName('a').map((v) => v.pmId).sort()).toEqual([0, 1]);
+    expect(table.latest('a')?.pmId).toBe(1);
+    expect(table.latest('nobody')).toBeUndefined();
     table.update(1, { name: 'b', status: 'stopped' });
     expect(table.byName('a').map((v) => v.pmId)).toEqual([0]);
     expect(table.byName('b').map((v) => v.pmId)).toEqual([1]);

@@ -69,6 +69,16 @@ export class ProcessTable {
     return [...(this.idsByName.get(name) ?? [])].map((pmId) => this.rows.get(pmId)!.view);
   }
 
+  /** The newest process of that name (highest pm_id): several apps may share a name. */
+  latest(name: string): ProcessView | undefined {
+    let found: ProcessView | undefined;
+    for (const pmId of this.idsByName.get(name) ?? []) {
+      const view = this.rows.get(pmId)!.view;
+      if (!found || view.pmId > found.pmId) found = view;
+    }
+    return found;
+  }
+
   all(): ProcessView[] {
     return [...this.rows.values()].map((row) => row.view);
   }
