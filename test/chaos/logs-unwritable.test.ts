@@ -23,7 +23,8 @@ async function liveReport(project: ChaosProject, manager: ManagerProcess): Promi
 
 describe('logs/ not writable', () => {
   it('supervision goes on; the error is reported once, not per round', async () => {
-    const project = await chaos.env.project({ names: [`l${process.pid}`], checkInterval: '200ms', policy: { holdDown: '2s' } });
+    // The hold-down leaves time to see the twin answer and mend the primary before the failback trial.
+    const project = await chaos.env.project({ names: [`l${process.pid}`], checkInterval: '200ms', policy: { holdDown: '6s' } });
     const unit = project.units[0]!;
     await writeFile(join(project.dir, 'logs'), 'a file where logs/ should be\n');
     const manager = project.startManager();
