@@ -113,16 +113,23 @@ async function drive(lane: Lane, manager: ManagerProcess, failovers: number, kil
     died = true;
   });
   let killer: NodeJS.Timeout | undefined;
+  let killed = false;
   const deadline = Date.now() + 45_000;
   try {
     for (;;) {
       const saved = (await lane.project.readState().catch(() => undefined))?.units[lane.unit.id];
       if (saved && saved.failovers >= failovers) {
-        if (killAfterMs !== undefined) killer ??= setTimeout(() => manager.kill('SIGKILL'), killAfterMs);
+        if (killAfterMs !== undefined) {
+          killer ??= setTimeout(() => {
+            killed = true;
+            manager.kill('SIGKILL');
+          }, killAfterMs);
+        }
         if (saved.state.kind !== 'failing-over') await lane.project.setFailing(lane.unit.name, false);
       }
       if (died) return 'died';
-      if (await settled(lane, failovers)) return 'settled';
+      // A timed kill may land while the last look runs: the manager is dying, not done.
+      if (await settled(lane, failovers)) return killed ? 'died' : 'settled';
       if (Date.now() > deadline) {
         const views = (await chaos.env.watcher.list()).filter((v) => v.name === lane.unit.name || v.name === lane.unit.twin);
         const seen = JSON.stringify({ saved, views: views.map((v) => [v.name, v.status, v.pid]), answer: await lane.project.answer(lane.unit) });
