@@ -189,7 +189,9 @@ async function trial(lane: Lane, t: TrialSeed, calls: number): Promise<TrialOutc
   const primaryStarts = (chaos.env.watcher.onlines.get(unit.name) ?? 0) - starts0.primary;
   const twinBoots = bootsAfter.backup - bootsBefore.backup;
   const primaryBoots = bootsAfter.primary - bootsBefore.primary;
-  if (twinStarts !== 1 || primaryStarts !== 1 || twinBoots !== 1 || primaryBoots !== 1) {
+  // A twin stopped by the failback trial while still booting (a slow machine, a 1 s hold-down)
+  // never reaches the boot log: started once all the same.
+  if (twinStarts !== 1 || primaryStarts !== 1 || twinBoots > 1 || primaryBoots !== 1) {
     throw new Error(
       `one failover and one failback should start the twin once and the primary once; ` +
         `started twin ${twinStarts}, primary ${primaryStarts} (PM2 online events); booted twin ${twinBoots}, primary ${primaryBoots} (boot log)`,
