@@ -188,8 +188,7 @@ export class Pm2ProcessManager implements ProcessManager {
       if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
       this.lostReason ??= 'reconnect asked';
       this.dropSockets();
-      this.table.clear();
-      this.launched.clear();
+      this.forgetProcesses();
       if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
       this.api = new this.pm2.Api();
       try {
@@ -303,13 +302,18 @@ export class Pm2ProcessManager implements ProcessManager {
     if (this.closed || this.ending || this.lostReason !== undefined) return;
     this.lostReason = reason;
     this.stopping.clear();
-    this.table.clear();
-    this.launched.clear();
+    this.forgetProcesses();
     this.dropSockets();
     const error = new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${reason})`);
     for (const reject of this.pending) reject(error);
     this.pending.clear();
     for (const listener of this.lostListeners) listener(reason);
+  }
+
+  /** A new daemon numbers its processes afresh: nothing learnt of the old one holds. */
+  private forgetProcesses(): void {
+    this.table.clear();
+    this.launched.clear();
   }
 
   /**
