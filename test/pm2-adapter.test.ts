@@ -246,6 +246,28 @@ describe('Pm2ProcessManager against a real daemon', () => {
     expect(manager().view(name)).toMatchObject({ status: 'stopped', pid: 0 });
   });
 
+  it('starts at once an app of its own that crashed and waits for PM2\'s restart timer', async () => {
+    const name = uniqueName('waiting');
+    const spec = appSpec(name, 'worker.cjs', { restartDelayMs: 5_000 });
+    await manager().start(spec);
+    const first = await waitFor(() => {
+      const known = manager().view(name);
+      return known?.status === 'online' && known.pid > 0 && known;
+    }, { timeoutMs: 10_000, what: `${name} online` });
+    process.kill(first.pid, 'SIGKILL');
+    await waitFor(() => manager().view(name)?.status === 'waiting restart', { timeoutMs: 5_000, what: `${name} waiting restart` });
+    const asked = Date.now();
+    await manager().start(spec);
+    const again = await waitFor(async () => {
+      const entry = await view(name);
+      return entry?.status === 'online' && entry.pid > 0 && entry;
+    }, { timeoutMs: 10_000, what: `${name} online again` });
+    expect(Date.now() - asked).toBeLessThan(4_000); // not PM2's 5 s timer
+    expect(again.pmId).toBe(first.pmId);
+    expect(again.pid).not.toBe(first.pid);
+    await manager().stop(name);
+  });
+
   it('stops and starts by name after another client deleted the app behind its back', async () => {
     const name = uniqueName('behind');
     await manager().start(appSpec(name, 'worker.cjs'));

@@ -52,6 +52,34 @@ export function ecosystem(apps: Array<Record<string, unknown>>): string {
   return `module.exports = ${JSON.stringify({ apps }, null, 2)};\n`;
 }
 
+/**
+ * Distinct ports that were free when asked. Each vitest worker takes its own block below Linux's
+ * ephemeral range (32768 and up), so files running side by side, and the local ends of outgoing
+ * connections, never get the same port; two `freePort()` calls can.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const worker = Number(process.env.VITEST_POOL_ID ?? 1);
+  const blockStart = 20_000 + ((worker - 1) % 12) * 1_000;
+  nextPort ??= blockStart;
+  const ports: number[] = [];
+  while (ports.length < count) {
+    if (nextPort >= blockStart + 1_000) throw new Error(`no free port left in ${blockStart}-${blockStart + 999} for worker ${worker}`);
+    const port = nextPort++;
+    if (await canListen(port)) ports.push(port);
+  }
+  return ports;
+}
+
+let nextPort: number | undefined;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
 /** A port the OS just handed out and took back: free unless something grabs it in between. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

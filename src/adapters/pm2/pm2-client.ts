@@ -221,7 +221,12 @@ export class Pm2ProcessManager implements ProcessManager {
     // Launched by this handle from this very spec: start it as PM2's own restart does, without
     // PM2's client listing every app to resolve the name.
     const own = found.length === 1 && this.launched.get(found[0]!.pmId) === specKey(spec) ? found[0]!.pmId : undefined;
-    if (own !== undefined && (await this.startById(spec.name, own))) return;
+    if (own !== undefined) {
+      // A crash PM2 has yet to restart keeps its old pid, which PM2's start refuses: stopping it
+      // clears both the pid and the pending restart.
+      if (found[0]!.status !== 'stopped') await this.stop(spec.name);
+      if (await this.startById(spec.name, own)) return;
+    }
     // pm2.start on a known app restarts it with its old script and options and only merges env:
     // delete it so the spec applies as written.
     await this.removeAll(spec.name, found);

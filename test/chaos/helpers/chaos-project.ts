@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliPath, ecosystem, freePort, makeProject, type TestProject } from '../../helpers/project.js';
+import { cliPath, ecosystem, freePorts, makeProject, type TestProject } from '../../helpers/project.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 export const chaosApp = join(import.meta.dirname, '../fixtures/chaos-app.cjs');
@@ -88,7 +88,9 @@ export class ChaosProject {
   static async create(pm2Env: NodeJS.ProcessEnv, opts: ChaosProjectOptions): Promise<ChaosProject> {
     const project = await makeProject(pm2Env, {});
     const units: ChaosUnit[] = [];
-    for (const name of opts.names) units.push({ id: `pm2:${name}`, name, twin: `${name}-backup`, port: await freePort() });
+    // Distinct ports: two units on one port would look like a primary and a twin up at once.
+    const ports = await freePorts(opts.names.length);
+    opts.names.forEach((name, i) => units.push({ id: `pm2:${name}`, name, twin: `${name}-backup`, port: ports[i]! }));
     await mkdir(join(project.dir, 'switches'), { recursive: true });
     const apps = units.map((u) => ({
       name: u.name,
