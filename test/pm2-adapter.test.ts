@@ -41,6 +41,22 @@ async function view(name: string): Promise<ProcessView | undefined> {
   return (await manager().list()).find((entry) => entry.name === name);
 }
 
+/** Waits for the app to run with a pid, as PM2's list shows it. */
+function listedOnline(name: string, what: string): Promise<ProcessView> {
+  return waitFor(async () => {
+    const entry = await view(name);
+    return entry?.status === 'online' && entry.pid > 0 && entry;
+  }, { timeoutMs: 10_000, what });
+}
+
+/** Waits for the app to run with a pid, as the handle knows it without asking PM2. */
+function knownOnline(name: string, what: string): Promise<ProcessView> {
+  return waitFor(() => {
+    const known = manager().view(name);
+    return known?.status === 'online' && known.pid > 0 && known;
+  }, { timeoutMs: 10_000, what });
+}
+
 function eventsOf(name: string, type: ProcessEvent['type']): ProcessEvent[] {
   return events.filter((event) => event.name === name && event.type === type);
 }
@@ -143,10 +159,7 @@ describe('Pm2ProcessManager against a real daemon', () => {
     await manager().start(appSpec(name, 'worker.cjs', { env: { GREETING: 'old' } }));
     await manager().stop(name);
     await manager().start(appSpec(name, 'worker.cjs', { env: { GREETING: 'new' } }));
-    const running = await waitFor(async () => {
-      const entry = await view(name);
-      return entry?.status === 'online' && entry.pid > 0 && entry;
-    }, { timeoutMs: 10_000, what: `${name} online again` });
+    const running = await listedOnline(name, `${name} online again`);
     const { spec } = (await manager().listAppSpecs()).find((entry) => entry.spec.name === name)!;
     expect(spec.env).toEqual({ GREETING: 'new' });
     if (process.platform === 'linux') {
@@ -225,19 +238,13 @@ describe('Pm2ProcessManager against a real daemon', () => {
   it('knows, without a list, a crash, the restart that PM2 has pending and the new pid', async () => {
     const name = uniqueName('known');
     await manager().start(appSpec(name, 'worker.cjs', { restartDelayMs: 400 }));
-    const first = await waitFor(() => {
-      const known = manager().view(name);
-      return known?.status === 'online' && known.pid > 0 && known;
-    }, { timeoutMs: 10_000, what: `${name} known online` });
+    const first = await knownOnline(name, `${name} known online`);
     expect(first.pid).toBe((await view(name))?.pid);
     process.kill(first.pid, 'SIGKILL');
     // PM2 itself lists it `stopped` until the restart timer fires: the handle must not take that as a stop.
     await waitFor(() => manager().view(name)?.status === 'waiting restart', { timeoutMs: 5_000, what: `${name} waiting restart` });
     expect(manager().view(name)).toMatchObject({ pid: 0 });
-    const again = await waitFor(() => {
-      const known = manager().view(name);
-      return known?.status === 'online' && known.pid > 0 && known;
-    }, { timeoutMs: 10_000, what: `${name} restarted` });
+    const again = await knownOnline(name, `${name} restarted`);
     expect(again.pid).not.toBe(first.pid);
     expect(again.restarts).toBe(1);
     expect(isProcessAlive(again.pid)).toBe(true);
@@ -250,18 +257,12 @@ describe('Pm2ProcessManager against a real daemon', () => {
     const name = uniqueName('waiting');
     const spec = appSpec(name, 'worker.cjs', { restartDelayMs: 5_000 });
     await manager().start(spec);
-    const first = await waitFor(() => {
-      const known = manager().view(name);
-      return known?.status === 'online' && known.pid > 0 && known;
-    }, { timeoutMs: 10_000, what: `${name} online` });
+    const first = await knownOnline(name, `${name} online`);
     process.kill(first.pid, 'SIGKILL');
     await waitFor(() => manager().view(name)?.status === 'waiting restart', { timeoutMs: 5_000, what: `${name} waiting restart` });
     const asked = Date.now();
     await manager().start(spec);
-    const again = await waitFor(async () => {
-      const entry = await view(name);
-      return entry?.status === 'online' && entry.pid > 0 && entry;
-    }, { timeoutMs: 10_000, what: `${name} online again` });
+    const again = await listedOnline(name, `${name} online again`);
     expect(Date.now() - asked).toBeLessThan(4_000); // not PM2's 5 s timer
     expect(again.pmId).toBe(first.pmId);
     expect(again.pid).not.toBe(first.pid);
@@ -280,10 +281,7 @@ describe('Pm2ProcessManager against a real daemon', () => {
     }
     await manager().stop(name);
     await manager().start(appSpec(name, 'worker.cjs'));
-    const running = await waitFor(async () => {
-      const entry = await view(name);
-      return entry?.status === 'online' && entry.pid > 0 && entry;
-    }, { timeoutMs: 10_000, what: `${name} online again` });
+    const running = await listedOnline(name, `${name} online again`);
     expect((await manager().list()).filter((entry) => entry.name === name)).toHaveLength(1);
     expect(manager().view(name)?.pmId).toBe(running.pmId);
   });

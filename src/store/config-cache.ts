@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CompiledConfigCache, ConfigSource } from '../core/config-file.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { version } from '../version.js';
+import { writeFileAtomicSync } from './atomic-file.js';
 
 /**
  * Compiled configs by a hash of everything they compile from (the text, its file name, the project
@@ -31,10 +32,8 @@ export class ConfigCache implements CompiledConfigCache {
   put(source: ConfigSource, config: CompiledConfig): void {
     if (!this.usable(true)) return;
     const key = keyOf(source);
-    const temp = `${this.path(key)}.${process.pid}.tmp`;
     try {
-      writeFileSync(temp, JSON.stringify({ key, config }), { mode: 0o600 });
-      renameSync(temp, this.path(key));
+      writeFileAtomicSync(this.path(key), JSON.stringify({ key, config }));
     } catch {
       // A full disk or a read-only home: the next run compiles again.
     }
