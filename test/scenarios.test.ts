@@ -103,7 +103,7 @@ describe('a manager killed during failover', () => {
         version: number;
         units: Record<string, { state: { kind: string } }>;
       };
-      expect(state.version).toBe(1);
+      expect(state.version).toBe(2);
       expect(state.units[`pm2:${name}`]?.state.kind).toBe('failing-over');
 
       const manager = startManager(project);

@@ -4,7 +4,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { Pm2ProcessManager } from '../src/adapters/pm2/pm2-client.js';
+import { Pm2ProcessManager } from '../src/kinds/pm2/pm2-client.js';
 import { systemClock } from '../src/core/clock.js';
 import { compileConfig } from '../src/core/config.js';
 import type { ProcessManager } from '../src/core/ports.js';
@@ -85,7 +85,7 @@ it('fails over and keeps every side known from PM2 events alone, with no full li
     startedAt: Date.now(),
     fullList: { smallDaemonApps: 0, fullListEveryMs: 3_600_000 },
   });
-  const unsubscribe = pm.onEvent((event) => supervisor.handleProcessEvent(event));
+  const unsubscribe = supervisor.listen();
   try {
     await supervisor.init();
     expect(lists).toBe(1);

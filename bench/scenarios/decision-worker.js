@@ -2,7 +2,7 @@
 // Prints one JSON line: the per-trial decision times. See decision.js.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Pm2ProcessManager } from '../../dist/adapters/pm2/pm2-client.js';
+import { Pm2ProcessManager } from '../../dist/kinds/pm2/pm2-client.js';
 import { systemClock } from '../../dist/core/clock.js';
 import { loadConfig } from '../../dist/core/config-file.js';
 import { openSupervisor } from '../../dist/daemon/compose.js';
@@ -51,7 +51,7 @@ async function trial(pm, i) {
   const offStamp = pm.onEvent((event) => {
     if (event.name === name && event.type === 'exit' && !event.manually) exits.push(now());
   });
-  const offSupervisor = pm.onEvent((event) => supervisor.handleProcessEvent(event));
+  const offSupervisor = supervisor.listen();
   try {
     await supervisor.init(); // starts the primary PM2 does not know yet, registers the twin stopped
     await waitForAnswer(port, { intervalMs: 5, timeoutMs: 15_000 });

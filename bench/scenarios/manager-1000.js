@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { twinToEcosystemApp } from '../../dist/adapters/pm2/app-options.js';
+import { twinToEcosystemApp } from '../../dist/kinds/pm2/app-options.js';
 import { loadConfig } from '../../dist/core/config-file.js';
 import { loadInventory } from '../../dist/daemon/inventory.js';
 import { failoverBreakdown, failoverTrial } from '../lib/failover-trial.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
+import type { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
 import { loadConfig } from '../core/config-file.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, isRedundancyError } from '../core/errors.js';
@@ -56,7 +56,7 @@ export async function makeContext(opts: GlobalOptions): Promise<Context> {
 
 /** Connects to PM2 for the length of `work`; always disconnects. */
 export async function withPm2<T>(startDaemon: boolean, work: (pm: Pm2ProcessManager) => Promise<T>): Promise<T> {
-  const { Pm2ProcessManager } = await import('../adapters/pm2/pm2-client.js');
+  const { Pm2ProcessManager } = await import('../kinds/pm2/pm2-client.js');
   const pm = await Pm2ProcessManager.connect({ startDaemon });
   try {
     return await work(pm);
@@ -67,7 +67,7 @@ export async function withPm2<T>(startDaemon: boolean, work: (pm: Pm2ProcessMana
 
 /** The live daemon when one runs; undefined, not an error, when none does. */
 export async function connectIfRunning(): Promise<Pm2ProcessManager | undefined> {
-  const { Pm2ProcessManager } = await import('../adapters/pm2/pm2-client.js');
+  const { Pm2ProcessManager } = await import('../kinds/pm2/pm2-client.js');
   try {
     return await Pm2ProcessManager.connect({ startDaemon: false });
   } catch (error) {

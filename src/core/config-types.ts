@@ -1,4 +1,4 @@
-import type { UnitId } from './types.js';
+import type { UnitId, UnitKind } from './types.js';
 
 export type ProbeConfig =
   | { kind: 'http'; url: string; expectStatus: number; timeoutMs: number }
@@ -15,6 +15,10 @@ export interface UnitConfig {
   ignore: boolean;
   /** @default the global `twin.mode` */
   twinMode: TwinMode;
+  /** The unit's policy: its kind's, with `units.<id>.policy` on top. */
+  policy: PolicyConfig;
+  /** Scheduled kinds: the failback trial runs the primary once at once instead of waiting for its slots. @default false */
+  trialRun: boolean;
 }
 
 export interface PolicyConfig {
@@ -45,7 +49,10 @@ export interface CompiledConfig {
   cwd: string;
   /** @default 5s */
   checkIntervalMs: number;
+  /** The policy of PM2 units, and what every kind starts from. */
   policy: PolicyConfig;
+  /** Each kind's policy: its documented defaults, then the keys written under `policy`, then `policy.byKind.<kind>`. */
+  policyByKind: Record<UnitKind, PolicyConfig>;
   sources: {
     pm2: {
       /** Absolute paths of ecosystem files to read; the default is the first of ecosystem.config.{cjs,js,json} that exists. */
@@ -53,6 +60,32 @@ export interface CompiledConfig {
       /** Also read apps from the live PM2 daemon. @default true */
       live: boolean;
     };
+    cron: {
+      /** Crontab-format files in the project. @default [automation/crontab] when it exists */
+      files: string[];
+      /** False when `files` is the default: a missing default file is no error. */
+      filesGiven: boolean;
+      /** cron.d-format files or directories (a user field on each line). @default [] */
+      cronD: string[];
+      /** Also read the current user's crontab (`crontab -l`). @default false */
+      userCrontab: boolean;
+      /** An unparseable line is a warning and left out, instead of an error. @default false */
+      skipInvalid: boolean;
+    };
+    scripts: {
+      /** Directories of Node scripts run on demand. @default [automation/scripts] */
+      dirs: string[];
+    };
+  };
+  schedules: {
+    /** A slot with no run started by slot + grace is a missed run. @default 2m */
+    graceMs: number;
+    /** A run still going after this is an overrun. @default 1h */
+    maxRuntimeMs: number;
+    /** `redundancy run` stops trusting the state once no manager has touched it for this long (the gate fails open). @default 5m */
+    staleAfterMs: number;
+    /** The twin's schedule is thinned until its firings are at least this far apart, per kind. */
+    throttle: { cron: number; script: number; github: number; netlify: number };
   };
   /** Default twin mode of every unit. @default cold */
   twin: { mode: TwinMode };
@@ -73,5 +106,8 @@ export interface CompiledConfig {
 }
 
 export function unitConfig(config: CompiledConfig, id: UnitId): UnitConfig {
-  return config.units[id] ?? { overlap: false, ignore: false, twinMode: config.twin.mode };
+  const configured = config.units[id];
+  if (configured) return configured;
+  const kind = id.slice(0, id.indexOf(':')) as UnitKind;
+  return { overlap: false, ignore: false, twinMode: config.twin.mode, policy: config.policyByKind[kind] ?? config.policy, trialRun: false };
 }

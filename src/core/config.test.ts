@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileConfig, defaultEcosystemFiles, parseSize } from './config.js';
+import { unitConfig } from './config-types.js';
 import { loadConfig } from './config-file.js';
 import { isRedundancyError, type RedundancyError } from './errors.js';
 
@@ -22,25 +23,36 @@ function compileError(raw: unknown, opts: { file?: string; cwd: string } = { fil
 
 describe('compileConfig defaults', () => {
   it('fills every default when there is no file', () => {
+    const pm2Policy = {
+      errorRateThreshold: 0.8,
+      window: 10,
+      minSamples: 5,
+      failbackAfter: 3,
+      holdDownMs: 30_000,
+      holdDownMaxMs: 600_000,
+      healthyResetMs: 600_000,
+      deadAfterMs: 20_000,
+      startGraceMs: 5_000,
+    };
+    const schedulePolicy = { ...pm2Policy, window: 5, minSamples: 3, failbackAfter: 2, holdDownMs: 3_600_000, holdDownMaxMs: 86_400_000, healthyResetMs: 86_400_000 };
     expect(compileConfig(undefined, { cwd })).toEqual({
       cwd,
       checkIntervalMs: 5000,
-      policy: {
-        errorRateThreshold: 0.8,
-        window: 10,
-        minSamples: 5,
-        failbackAfter: 3,
-        holdDownMs: 30_000,
-        holdDownMaxMs: 600_000,
-        healthyResetMs: 600_000,
-        deadAfterMs: 20_000,
-        startGraceMs: 5_000,
-      },
+      policy: pm2Policy,
+      policyByKind: { pm2: pm2Policy, cron: schedulePolicy, script: schedulePolicy, github: schedulePolicy, netlify: schedulePolicy },
       sources: {
         pm2: {
           ecosystem: ['/srv/app/ecosystem.config.cjs', '/srv/app/ecosystem.config.js', '/srv/app/ecosystem.config.json'],
           live: true,
         },
+        cron: { files: ['/srv/app/automation/crontab'], filesGiven: false, cronD: [], userCrontab: false, skipInvalid: false },
+        scripts: { dirs: ['/srv/app/automation/scripts'] },
+      },
+      schedules: {
+        graceMs: 120_000,
+        maxRuntimeMs: 3_600_000,
+        staleAfterMs: 300_000,
+        throttle: { cron: 1_800_000, script: 1_800_000, github: 86_400_000, netlify: 1_800_000 },
       },
       twin: { mode: 'cold' },
       units: {},
@@ -54,7 +66,7 @@ describe('compileConfig defaults', () => {
   it('treats null sections (every child commented out) as empty', () => {
     const compiled = compileConfig({ policy: null, units: { 'pm2:api': null } }, { file, cwd });
     expect(compiled.policy.window).toBe(10);
-    expect(compiled.units['pm2:api']).toEqual({ overlap: false, ignore: false, twinMode: 'cold' });
+    expect(compiled.units['pm2:api']).toEqual({ overlap: false, ignore: false, twinMode: 'cold', policy: compiled.policy, trialRun: false });
     expect(compiled.file).toBe('/srv/app/redundancy.config.yaml');
   });
 
@@ -75,8 +87,8 @@ describe('compileConfig defaults', () => {
     expect(compiled.units['pm2:api']!.probe).toEqual({
       kind: 'http', url: 'http://127.0.0.1:3000/health', expectStatus: 200, timeoutMs: 2000,
     });
-    expect(compiled.units['pm2:sync']).toEqual({
-      probe: { kind: 'command', command: 'node scripts/check-sync.js', timeoutMs: 10_000 }, overlap: false, ignore: false, twinMode: 'cold',
+    expect(compiled.units['pm2:sync']).toMatchObject({
+      probe: { kind: 'command', command: 'node scripts/check-sync.js', timeoutMs: 10_000 }, overlap: false, ignore: false, twinMode: 'cold', trialRun: false,
     });
   });
 
@@ -94,6 +106,39 @@ describe('compileConfig defaults', () => {
     const compiled = compileConfig({ policy: { window: 3, holdDown: '20m' } }, { file, cwd });
     expect(compiled.policy.minSamples).toBe(3);
     expect(compiled.policy.holdDownMaxMs).toBe(1_200_000);
+  });
+
+  it('layers policy: kind defaults, then policy, then policy.byKind, then the unit', () => {
+    const compiled = compileConfig(
+      {
+        policy: { holdDown: '10s', byKind: { cron: { window: 4 } } },
+        units: { 'cron:backup': { policy: { failbackAfter: 1 }, trialRun: true }, 'pm2:api': { policy: { window: 2 } } },
+      },
+      { file, cwd },
+    );
+    expect(compiled.policy).toMatchObject({ window: 10, holdDownMs: 10_000, holdDownMaxMs: 600_000 });
+    // The schedule kinds keep their own defaults where nothing was written.
+    expect(compiled.policyByKind.cron).toMatchObject({ window: 4, minSamples: 3, failbackAfter: 2, holdDownMs: 10_000, holdDownMaxMs: 86_400_000 });
+    expect(compiled.policyByKind.script).toMatchObject({ window: 5, minSamples: 3, holdDownMs: 10_000 });
+    expect(compiled.units['cron:backup']).toMatchObject({ trialRun: true, policy: { window: 4, failbackAfter: 1, holdDownMs: 10_000 } });
+    expect(compiled.units['pm2:api']!.policy).toMatchObject({ window: 2, minSamples: 2 });
+    expect(unitConfig(compiled, 'script:other').policy).toEqual(compiled.policyByKind.script);
+  });
+
+  it('names the layer a bad policy value was written in', () => {
+    expect(compileError({ policy: { byKind: { cron: { window: 0 } } } }).message).toBe(
+      'redundancy.config.yaml: policy.byKind.cron.window: expected an integer >= 1, got 0',
+    );
+    expect(compileError({ units: { 'cron:x': { policy: { minSamples: 9 } } } }).message).toBe(
+      'redundancy.config.yaml: units.cron:x.policy.minSamples: expected an integer between 1 and policy.window (5), got 9',
+    );
+    expect(compileError({ policy: { byKind: { cronn: {} } } }).message).toContain('policy.byKind.cronn: expected a known key (unknown key; did you mean "cron"?)');
+    expect(compileError({ schedules: { grace: 'soon' } }).message).toBe(
+      'redundancy.config.yaml: schedules.grace: expected a duration > 0 and under 24d, like 500ms, 5s, 2m or 1h, got "soon"',
+    );
+    expect(compileError({ sources: { cron: { userCrontab: 'yes' } } }).message).toBe(
+      'redundancy.config.yaml: sources.cron.userCrontab: expected true or false, got "yes"',
+    );
   });
 
   it('resolves paths against cwd and reads sizes', () => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { CompiledConfig, PolicyConfig, ProbeConfig, TwinMode, UnitConfig } from './config-types.js';
+import { unitKinds, type UnitKind } from './types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { configError } from './errors.js';
 
@@ -19,12 +20,38 @@ export function defaultEcosystemFiles(cwd: string): string[] {
 
 // setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
 const maxTimerMs = 2_147_483_647;
-const unitKinds = ['pm2', 'cron', 'script', 'github', 'netlify'];
-const topKeys = ['checkInterval', 'policy', 'sources', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const scheduleKinds: readonly UnitKind[] = ['cron', 'script', 'github', 'netlify'];
 const twinModes: readonly TwinMode[] = ['cold', 'warm'];
 const policyKeys = [
   'errorRateThreshold', 'window', 'minSamples', 'failbackAfter', 'holdDown', 'holdDownMax', 'healthyReset', 'deadAfter', 'startGrace',
 ];
+
+/** PM2's defaults: samples come every few seconds, so ten of them are a minute. */
+const basePolicy: PolicyConfig = {
+  errorRateThreshold: 0.8,
+  window: 10,
+  minSamples: 5,
+  failbackAfter: 3,
+  holdDownMs: 30_000,
+  holdDownMaxMs: 600_000,
+  healthyResetMs: 600_000,
+  deadAfterMs: 20_000,
+  startGraceMs: 5_000,
+};
+
+/**
+ * Scheduled kinds get a sample a run, minutes or days apart: three failed runs out of the last five
+ * decide, two good runs end a failback trial, and the first trial waits an hour (a day at most).
+ */
+const schedulePolicy: Partial<PolicyConfig> = {
+  window: 5,
+  minSamples: 3,
+  failbackAfter: 2,
+  holdDownMs: 3_600_000,
+  holdDownMaxMs: 86_400_000,
+  healthyResetMs: 86_400_000,
+};
 
 /** Validates a YAML-parsed config and fills every default; throws one-line CONFIG_INVALID errors. */
 export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }): CompiledConfig {
@@ -33,13 +60,21 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
   const top = check.map([], raw, topKeys, 'a map of settings');
   const history = check.map(['history'], top.history, ['maxBytes', 'keep']);
   const twinMode = compileTwinMode(check, ['twin'], top.twin, 'cold');
+  const policies = compilePolicies(check, top.policy);
+  const sources = check.map(['sources'], top.sources, ['pm2', 'cron', 'scripts']);
   const compiled: CompiledConfig = {
     cwd,
     checkIntervalMs: check.duration(['checkInterval'], top.checkInterval, 5_000),
-    policy: compilePolicy(check, top.policy),
-    sources: { pm2: compilePm2Source(check, top.sources, cwd) },
+    policy: policies.global,
+    policyByKind: policies.byKind,
+    sources: {
+      pm2: compilePm2Source(check, sources.pm2, cwd),
+      cron: compileCronSource(check, sources.cron, cwd),
+      scripts: { dirs: check.paths(['sources', 'scripts', 'dirs'], check.map(['sources', 'scripts'], sources.scripts, ['dirs']).dirs, ['automation/scripts']).map((d) => resolve(cwd, d)) },
+    },
+    schedules: compileSchedules(check, top.schedules),
     twin: { mode: twinMode },
-    units: compileUnits(check, top.units, twinMode),
+    units: compileUnits(check, top.units, twinMode, policies),
     stateDir: resolve(cwd, check.path(['stateDir'], top.stateDir, '.redundancy')),
     logsDir: resolve(cwd, check.path(['logsDir'], top.logsDir, 'logs')),
     twinsFile: resolve(cwd, check.path(['twinsFile'], top.twinsFile, 'automation/redundancy/ecosystem.backup.config.cjs')),
@@ -52,37 +87,96 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
   return compiled;
 }
 
-function compilePolicy(check: Checker, raw: unknown): PolicyConfig {
-  const p = check.map(['policy'], raw, policyKeys);
-  const at = (key: string): Path => ['policy', key];
-  const threshold = p.errorRateThreshold === undefined ? 0.8 : p.errorRateThreshold;
-  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
-    check.fail(at('errorRateThreshold'), threshold, 'a number > 0 and <= 1');
+type PolicyLayer = { path: Path; raw: Record<string, unknown> };
+
+interface Policies {
+  global: PolicyConfig;
+  byKind: Record<UnitKind, PolicyConfig>;
+  /** The written layers each kind's policy came from, so a unit's own layer goes on top of them. */
+  layers: Record<UnitKind, PolicyLayer[]>;
+}
+
+/** `policy` for PM2 and as the base of every kind; `policy.byKind.<kind>` on top; schedule kinds start from their own defaults. */
+function compilePolicies(check: Checker, raw: unknown): Policies {
+  const written = check.map(['policy'], raw, [...policyKeys, 'byKind']);
+  const { byKind: rawByKind, ...globalRaw } = written;
+  const global: PolicyLayer = { path: ['policy'], raw: globalRaw };
+  const kinds = check.map(['policy', 'byKind'], rawByKind, unitKinds);
+  const byKind = {} as Record<UnitKind, PolicyConfig>;
+  const layers = {} as Record<UnitKind, PolicyLayer[]>;
+  for (const kind of unitKinds) {
+    const path = ['policy', 'byKind', kind];
+    layers[kind] = [global, { path, raw: check.map(path, kinds[kind], policyKeys) }];
+    byKind[kind] = compilePolicy(check, kindDefaults(kind), layers[kind]);
   }
-  const window = check.integer(at('window'), p.window, 10, 1);
+  return { global: compilePolicy(check, basePolicy, [global]), byKind, layers };
+}
+
+function kindDefaults(kind: UnitKind): PolicyConfig {
+  return scheduleKinds.includes(kind) ? { ...basePolicy, ...schedulePolicy } : basePolicy;
+}
+
+/** Merges written layers over defaults; each value is checked, and named, where it was written. */
+function compilePolicy(check: Checker, defaults: PolicyConfig, layers: readonly PolicyLayer[]): PolicyConfig {
+  const policy = { ...defaults };
+  const given = new Map<string, PolicyLayer>();
+  for (const layer of layers) {
+    const p = layer.raw;
+    const at = (key: string): Path => [...layer.path, key];
+    for (const key of Object.keys(p)) if (p[key] !== undefined) given.set(key, layer);
+    if (p.errorRateThreshold !== undefined) {
+      const threshold = p.errorRateThreshold;
+      if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) check.fail(at('errorRateThreshold'), threshold, 'a number > 0 and <= 1');
+      policy.errorRateThreshold = threshold;
+    }
+    policy.window = check.integer(at('window'), p.window, policy.window, 1);
+    policy.failbackAfter = check.integer(at('failbackAfter'), p.failbackAfter, policy.failbackAfter, 1);
+    policy.holdDownMs = check.duration(at('holdDown'), p.holdDown, policy.holdDownMs);
+    policy.healthyResetMs = check.duration(at('healthyReset'), p.healthyReset, policy.healthyResetMs);
+    policy.deadAfterMs = check.duration(at('deadAfter'), p.deadAfter, policy.deadAfterMs);
+    policy.startGraceMs = check.duration(at('startGrace'), p.startGrace, policy.startGraceMs);
+  }
   // Defaults follow the values given, so a small window alone does not trip a rule about a key not written.
-  const minSamples = check.integer(at('minSamples'), p.minSamples, Math.min(5, window), 1, window, 'policy.window');
-  const holdDownMs = check.duration(at('holdDown'), p.holdDown, 30_000);
-  const holdDownMaxMs = check.duration(at('holdDownMax'), p.holdDownMax, Math.max(600_000, holdDownMs));
-  if (holdDownMaxMs < holdDownMs) {
-    check.fail(at('holdDownMax'), p.holdDownMax, `a duration >= policy.holdDown (${formatDuration(holdDownMs)})`);
-  }
+  const minSamplesLayer = given.get('minSamples');
+  policy.minSamples = minSamplesLayer
+    ? check.integer([...minSamplesLayer.path, 'minSamples'], minSamplesLayer.raw.minSamples, 0, 1, policy.window, 'policy.window')
+    : Math.min(defaults.minSamples, policy.window);
+  const maxLayer = given.get('holdDownMax');
+  if (maxLayer) {
+    policy.holdDownMaxMs = check.duration([...maxLayer.path, 'holdDownMax'], maxLayer.raw.holdDownMax, 0);
+    if (policy.holdDownMaxMs < policy.holdDownMs) {
+      check.fail([...maxLayer.path, 'holdDownMax'], maxLayer.raw.holdDownMax, `a duration >= policy.holdDown (${formatDuration(policy.holdDownMs)})`);
+    }
+  } else policy.holdDownMaxMs = Math.max(defaults.holdDownMaxMs, policy.holdDownMs);
+  return policy;
+}
+
+function compileCronSource(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['cron'] {
+  const cron = check.map(['sources', 'cron'], raw, ['files', 'cronD', 'userCrontab', 'skipInvalid']);
+  const path = (key: string): Path => ['sources', 'cron', key];
   return {
-    errorRateThreshold: threshold,
-    window,
-    minSamples,
-    failbackAfter: check.integer(at('failbackAfter'), p.failbackAfter, 3, 1),
-    holdDownMs,
-    holdDownMaxMs,
-    healthyResetMs: check.duration(at('healthyReset'), p.healthyReset, 600_000),
-    deadAfterMs: check.duration(at('deadAfter'), p.deadAfter, 20_000),
-    startGraceMs: check.duration(at('startGrace'), p.startGrace, 5_000),
+    files: check.paths(path('files'), cron.files, ['automation/crontab']).map((f) => resolve(cwd, f)),
+    filesGiven: cron.files !== undefined,
+    cronD: check.paths(path('cronD'), cron.cronD, []).map((f) => resolve(cwd, f)),
+    userCrontab: check.boolean(path('userCrontab'), cron.userCrontab, false),
+    skipInvalid: check.boolean(path('skipInvalid'), cron.skipInvalid, false),
+  };
+}
+
+function compileSchedules(check: Checker, raw: unknown): CompiledConfig['schedules'] {
+  const schedules = check.map(['schedules'], raw, ['grace', 'maxRuntime', 'staleAfter', 'throttle']);
+  const throttle = check.map(['schedules', 'throttle'], schedules.throttle, ['cron', 'script', 'github', 'netlify']);
+  const every = (kind: string, fallback: number) => check.duration(['schedules', 'throttle', kind], throttle[kind], fallback);
+  return {
+    graceMs: check.duration(['schedules', 'grace'], schedules.grace, 120_000),
+    maxRuntimeMs: check.duration(['schedules', 'maxRuntime'], schedules.maxRuntime, 3_600_000),
+    staleAfterMs: check.duration(['schedules', 'staleAfter'], schedules.staleAfter, 300_000),
+    throttle: { cron: every('cron', 1_800_000), script: every('script', 1_800_000), github: every('github', 86_400_000), netlify: every('netlify', 1_800_000) },
   };
 }
 
 function compilePm2Source(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['pm2'] {
-  const sources = check.map(['sources'], raw, ['pm2']);
-  const pm2 = check.map(['sources', 'pm2'], sources.pm2, ['ecosystem', 'live']);
+  const pm2 = check.map(['sources', 'pm2'], raw, ['ecosystem', 'live']);
   const path: Path = ['sources', 'pm2', 'ecosystem'];
   let ecosystem = defaultEcosystemFiles(cwd);
   if (pm2.ecosystem !== undefined) {
@@ -103,20 +197,24 @@ function compileTwinMode(check: Checker, path: Path, raw: unknown, fallback: Twi
   return twin.mode as TwinMode;
 }
 
-function compileUnits(check: Checker, raw: unknown, twinMode: TwinMode): Record<string, UnitConfig> {
+function compileUnits(check: Checker, raw: unknown, twinMode: TwinMode, policies: Policies): Record<string, UnitConfig> {
   const units = check.map(['units'], raw);
   const compiled: Record<string, UnitConfig> = {};
   for (const id of Object.keys(units)) {
     const [kind, ...rest] = id.split(':');
-    if (!unitKinds.includes(kind ?? '') || rest.join(':').trim() === '') {
+    if (!unitKinds.includes(kind as UnitKind) || rest.join(':').trim() === '') {
       check.fail(['units'], id, `unit ids like pm2:api (kinds: ${unitKinds.join(', ')})`);
     }
     const path = ['units', id];
-    const unit = check.map(path, units[id], ['probe', 'overlap', 'ignore', 'twin']);
+    const unit = check.map(path, units[id], ['probe', 'overlap', 'ignore', 'twin', 'policy', 'trialRun']);
+    const kindLayers = policies.layers[kind as UnitKind];
+    const own: PolicyLayer = { path: [...path, 'policy'], raw: check.map([...path, 'policy'], unit.policy, policyKeys) };
     const config: UnitConfig = {
       overlap: check.boolean([...path, 'overlap'], unit.overlap, false),
       ignore: check.boolean([...path, 'ignore'], unit.ignore, false),
       twinMode: compileTwinMode(check, [...path, 'twin'], unit.twin, twinMode),
+      policy: compilePolicy(check, kindDefaults(kind as UnitKind), [...kindLayers, own]),
+      trialRun: check.boolean([...path, 'trialRun'], unit.trialRun, false),
     };
     if (unit.probe !== undefined) config.probe = compileProbe(check, [...path, 'probe'], unit.probe);
     compiled[id] = config;
@@ -202,6 +300,13 @@ class Checker {
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) return this.fail(path, value, expected);
     return value;
+  }
+
+  /** One path or a list of paths. */
+  paths(path: Path, value: unknown, fallback: string[]): string[] {
+    if (value === undefined) return fallback;
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((item, i) => this.path(Array.isArray(value) ? [...path, i] : path, item, undefined, 'a file path or a list of file paths'));
   }
 
   size(path: Path, value: unknown, fallback: number): number {

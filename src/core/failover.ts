@@ -25,6 +25,8 @@ export interface UnitRecord {
   lastTransitionAt: number | null;
   lastCheckAt: number | null;
   reason: string;
+  /** Where the unit's kind has read its observations up to (a ledger cursor); saved with the record, so nothing is counted twice. */
+  cursor?: unknown;
 }
 
 export type UnitEvent =

@@ -1,12 +1,12 @@
 import { errorRate } from './error-window.js';
 import type { UnitRecord } from './failover.js';
-import type { ActiveSide, HealthReport, ManagerReport, UnitHealth, UnitReport } from './report-types.js';
-import type { Pm2Unit } from './types.js';
+import type { ActiveSide, HealthReport, ManagerReport, RunsReport, UnitHealth, UnitReport } from './report-types.js';
+import type { UnitBase } from './types.js';
 
 /** What the last round saw of one side of a unit. */
 export interface SideObservation {
   name: string;
-  /** PM2 status, or `missing`. */
+  /** The kind's status of this side (PM2's status, `scheduled`, `off`...), or `missing`. */
   status: string;
   /** Running and, where probed, answering. */
   ok: boolean;
@@ -18,10 +18,11 @@ export interface SideObservation {
 }
 
 export interface UnitObservation {
-  unit: Pm2Unit;
+  unit: UnitBase;
   record: UnitRecord;
   primary: SideObservation;
   twin: SideObservation;
+  runs?: RunsReport;
 }
 
 /** Which side does the work right now; `none` when the side that should is not up. */
@@ -64,6 +65,7 @@ export function unitReport(obs: UnitObservation): UnitReport {
     lastTransitionAt: iso(record.lastTransitionAt),
     failovers: record.failovers,
     reason: record.reason,
+    ...(obs.runs && { runs: obs.runs }),
   };
 }
 

@@ -12,7 +12,7 @@ export function decodeRecord(raw: unknown): UnitRecord | undefined {
   if (!state || !Array.isArray(raw.window)) return undefined;
   const window = raw.window.filter(isSample);
   if (!isCount(raw.failovers) || !isCount(raw.repeat)) return undefined;
-  return {
+  const record: UnitRecord = {
     id: raw.id,
     state,
     window,
@@ -22,6 +22,9 @@ export function decodeRecord(raw: unknown): UnitRecord | undefined {
     lastCheckAt: timeOrNull(raw.lastCheckAt),
     reason: typeof raw.reason === 'string' ? raw.reason : '',
   };
+  // The kind reads its own cursor and starts afresh from one it cannot read.
+  if (raw.cursor !== undefined) record.cursor = raw.cursor;
+  return record;
 }
 
 function decodeState(raw: unknown): FailoverState | undefined {

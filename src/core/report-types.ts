@@ -66,4 +66,18 @@ export interface UnitReport {
   failovers: number;
   /** Why the unit is where it is, e.g. `error rate 0.90 > 0.80`. */
   reason: string;
+  /** Scheduled kinds (cron, script): runs from the ledger and the next firings. */
+  runs?: RunsReport;
+}
+
+/** The ledger's view of a scheduled unit. Times are ISO-8601; `null` when there is none. */
+export interface RunsReport {
+  /** The primary's schedule as written; null for a unit run on demand. */
+  schedule: string | null;
+  lastRun: { at: string; side: 'primary' | 'twin'; exitCode: number | null; durationMs: number | null; ok: boolean } | null;
+  nextSlot: string | null;
+  /** The twin's throttled schedule. */
+  twinSchedule: string | null;
+  /** The twin's next firing, while the unit is on its twin. */
+  nextTwinRun: string | null;
 }

@@ -1,6 +1,7 @@
 /** `<kind>:<name>`, e.g. `pm2:sync`. */
 export type UnitId = string;
-export type UnitKind = 'pm2';
+export type UnitKind = 'pm2' | 'cron' | 'script' | 'github' | 'netlify';
+export const unitKinds: readonly UnitKind[] = ['pm2', 'cron', 'script', 'github', 'netlify'];
 
 /**
  * A PM2 app definition as PM2 accepts it in an ecosystem file, normalised:
@@ -32,17 +33,22 @@ export interface UnitSource {
   line?: number;
 }
 
-export interface Pm2Unit {
+/** What every kind's unit carries; the supervisor, reports and CLI need no more. */
+export interface UnitBase {
   id: UnitId;
-  kind: 'pm2';
+  kind: UnitKind;
   name: string;
   source: UnitSource;
+  /** The primary's schedule as written, when it has one. */
+  schedule?: string;
+}
+
+export interface Pm2Unit extends UnitBase {
+  kind: 'pm2';
   /** Schedule, when the unit has one (cron_restart). */
   schedule?: string;
   app: Pm2AppSpec;
 }
-
-export type Unit = Pm2Unit;
 
 export function unitId(kind: UnitKind, name: string): UnitId {
   return `${kind}:${name}`;

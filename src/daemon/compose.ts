@@ -1,66 +1,57 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { makeProbe } from '../adapters/probe/make-probe.js';
 import type { Clock } from '../core/clock.js';
-import { unitConfig, type CompiledConfig } from '../core/config-types.js';
+import type { CompiledConfig } from '../core/config-types.js';
 import type { UnitRecord } from '../core/failover.js';
+import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 import { decodeRecord } from '../core/record-codec.js';
-import { planTwins, type TwinPlan, type WarmLaunch } from '../core/twin-plan.js';
 import type { Pm2Unit } from '../core/types.js';
+import { dryRunProcessManager } from '../kinds/pm2/dry-run.js';
+import { Pm2Runtime, type Pm2RuntimeOptions } from '../kinds/pm2/pm2-kind.js';
+import { planPm2Twins, pm2UnitSpecs } from '../kinds/pm2/pm2-units.js';
+import type { TwinPlan } from '../kinds/pm2/twin-plan.js';
 import type { Logger } from '../store/logger.js';
 import { ReportWriter } from '../store/report-writer.js';
 import { StateStore } from '../store/state-store.js';
-import { dryRunProcessManager } from './dry-run.js';
-import { Supervisor, unitPolicy, type SupervisedUnit, type SupervisorDeps } from './supervisor.js';
-import { coldTwin, warmTwin } from './twin-driver.js';
-
 import { version } from '../version.js';
+import { unitsOfKind, type Unit } from './inventory.js';
+import { Supervisor } from './supervisor.js';
+
+export { warmLaunch } from '../kinds/pm2/pm2-units.js';
 
 export function stateFile(config: CompiledConfig): string {
   return join(config.stateDir, 'state.json');
 }
 
-/** The standby launcher of warm twins, and where each reports whether it is parked. */
-export function warmLaunch(config: CompiledConfig): WarmLaunch {
-  return {
-    launcher: fileURLToPath(new URL('../warm/launcher.cjs', import.meta.url)),
-    statusFile: (twin) => join(config.stateDir, 'warm', `${twin}.json`),
-  };
-}
-
-/** Every twin as configured: cold, or warm where the unit asks and the launcher can serve it. */
-export function planUnitTwins(config: CompiledConfig, units: readonly Pm2Unit[]): TwinPlan[] {
-  return planTwins(units, (unit) => unitConfig(config, unit.id).twinMode, warmLaunch(config));
-}
-
-export function supervisedUnits(config: CompiledConfig, units: Pm2Unit[]): SupervisedUnit[] {
-  const plans = planUnitTwins(config, units);
-  const warm = warmLaunch(config);
-  return units.map((unit, i) => {
-    const probe = unitConfig(config, unit.id).probe;
-    const twin = plans[i]!;
-    return {
-      unit,
-      twin,
-      driver: twin.mode === 'warm' ? warmTwin(twin, warm.statusFile(twin.twin.name)) : coldTwin(twin),
-      probe: probe ? makeProbe(probe, config.cwd) : undefined,
-      policy: unitPolicy(config, unit.id),
-    };
-  });
+/** The PM2 twins of the inventory's PM2 units. */
+export function planUnitTwins(config: CompiledConfig, units: readonly Unit[]): TwinPlan[] {
+  return planPm2Twins(config, unitsOfKind(units, 'pm2'));
 }
 
 export interface OpenOptions {
   config: CompiledConfig;
-  units: Pm2Unit[];
-  pm: ProcessManager;
+  units: Unit[];
+  /** The PM2 daemon; needed when the inventory has PM2 units. */
+  pm?: ProcessManager;
   logger: Logger;
   clock: Clock;
   startedAt: number;
-  /** Read everything, change nothing: PM2 calls, state and reports are only said. */
+  /** Read everything, change nothing: PM2 calls, runs, state and reports are only said. */
   dryRun?: (action: string) => void;
-  /** When rounds list every PM2 app (see SupervisorDeps). */
-  fullList?: Pick<SupervisorDeps, 'fullListEveryMs' | 'smallDaemonApps'>;
+  /** When rounds list every PM2 app (see Pm2RuntimeOptions). */
+  fullList?: Pick<Pm2RuntimeOptions, 'fullListEveryMs' | 'smallDaemonApps'>;
+}
+
+/** One runtime per kind the inventory has; adding a kind is one line here. */
+export function openKinds(opts: OpenOptions): KindRuntime[] {
+  const { config, logger, clock, dryRun } = opts;
+  const kinds: KindRuntime[] = [];
+  const pm2Units: Pm2Unit[] = unitsOfKind(opts.units, 'pm2');
+  if (opts.pm) {
+    const pm = dryRun ? dryRunProcessManager(opts.pm, dryRun) : opts.pm;
+    kinds.push(new Pm2Runtime({ pm, units: pm2UnitSpecs(config, pm2Units), clock, logger, ...opts.fullList }));
+  }
+  return kinds;
 }
 
 /** Wires a Supervisor over real or dry-run adapters; the daemon and one-off CLI commands share it. */
@@ -76,14 +67,11 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
   });
   const store = new StateStore<UnitRecord>({ file: stateFile(config), validateUnit: decodeRecord, logger });
   return new Supervisor({
-    config,
-    units: supervisedUnits(config, opts.units),
-    pm: dryRun ? dryRunProcessManager(opts.pm, dryRun) : opts.pm,
+    kinds: openKinds(opts),
     store: dryRun ? { load: (now) => store.load(now), save: async () => undefined } : store,
     reports: dryRun ? { write: async () => undefined } : reports,
     logger,
     clock: opts.clock,
     manager: { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
-    ...opts.fullList,
   });
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
+import { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
 import { systemClock } from '../core/clock.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, RedundancyError } from '../core/errors.js';
@@ -11,7 +11,7 @@ import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
 import { loadInventory } from './inventory.js';
-import { Pm2Reconnector } from './pm2-reconnect.js';
+import { Pm2Reconnector } from '../kinds/pm2/pm2-reconnect.js';
 import type { Supervisor } from './supervisor.js';
 
 /**
@@ -62,7 +62,7 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
     hasUnit: (unit) => supervisor.has(unit),
   });
   await ready;
-  const unsubscribe = pm.onEvent((event) => supervisor.handleProcessEvent(event));
+  const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');

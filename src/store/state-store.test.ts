@@ -2,6 +2,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { initialRecord } from '../core/failover.js';
+import { decodeRecord } from '../core/record-codec.js';
 import { StateStore } from './state-store.js';
 
 interface TestUnit {
@@ -55,7 +57,7 @@ describe('StateStore', () => {
     const units = { 'pm2:api': { state: 'primary', n: 1 }, 'pm2:sync': { state: 'backup', n: 2 } };
     await store().save(units);
     const raw = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
-    expect(raw['version']).toBe(1);
+    expect(raw['version']).toBe(2);
     expect(new Date(raw['savedAt'] as string).toISOString()).toBe(raw['savedAt']);
     expect(raw['units']).toEqual(units);
     expect(await store().load(now)).toEqual({ units, warnings: [] });
@@ -72,8 +74,8 @@ describe('StateStore', () => {
   });
 
   it('quarantines a file of another version', async () => {
-    await writeRaw(JSON.stringify({ version: 2, savedAt: 'x', units: {} }));
-    await expectQuarantined(/version 2, expected 1/);
+    await writeRaw(JSON.stringify({ version: 3, savedAt: 'x', units: {} }));
+    await expectQuarantined(/version 3, expected 1 or 2/);
   });
 
   it('quarantines a file of the wrong shape', async () => {
@@ -113,5 +115,31 @@ describe('StateStore', () => {
     await fs.rm(path.join(dir, '.redundancy'));
     await s.save({ 'pm2:x': { state: 'primary', n: 0 } });
     expect((await store().load(now)).units).toEqual({ 'pm2:x': { state: 'primary', n: 0 } });
+  });
+});
+
+describe('StateStore migration', () => {
+  it('reads a version-1 file written by the release before the kinds, and saves it as version 2', async () => {
+    // Written by that release's own StateStore and transition() (commit b7a40c9), not by hand.
+    const fixture = path.join(__dirname, '../../test/fixtures/state-v1.json');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.copyFile(fixture, file);
+    const old = new StateStore({ file, validateUnit: decodeRecord });
+    const loaded = await old.load(now);
+    expect(loaded.warnings).toEqual([]);
+    expect(Object.keys(loaded.units)).toEqual(['pm2:api', 'pm2:sync', 'pm2:web']);
+    expect(loaded.units['pm2:sync']).toMatchObject({ state: { kind: 'backup', manual: false }, failovers: 1, repeat: 1 });
+    expect(loaded.units['pm2:sync']!.window).toHaveLength(5);
+    expect(loaded.units['pm2:web']!.state).toEqual({ kind: 'probing', since: 1795168800300, okCount: 0, started: false });
+    await old.save(loaded.units);
+    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as { version: number; units: unknown };
+    expect(saved.version).toBe(2);
+    expect(saved.units).toEqual(JSON.parse(await fs.readFile(fixture, 'utf8')).units);
+  });
+
+  it('keeps a kind cursor through a save', async () => {
+    const units = { 'cron:a': { ...initialRecord('cron:a', now), cursor: { judgedThrough: now, seen: ['r1'] } } };
+    await new StateStore({ file, validateUnit: decodeRecord }).save(units);
+    expect((await new StateStore({ file, validateUnit: decodeRecord }).load(now)).units).toEqual(units);
   });
 });

@@ -1,8 +1,14 @@
+import { utimes } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
 import { quarantine, readJsonFile, writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
 import type { Logger } from './logger.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
+/**
+ * Versions this store still reads. 1: every release before the kinds (PM2 units only); its records
+ * are read as they are, and the next save writes version 2. 2: a record may carry its kind's `cursor`.
+ */
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 export interface StateStoreOptions<U> {
   /** Path of the state file, normally `<stateDir>/state.json`. */
@@ -31,13 +37,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** The file's units if its envelope is a version-1 state file, else why not. */
 function unitsOf(value: unknown): Record<string, unknown> | string {
   if (!isPlainObject(value)) return 'not a JSON object';
-  if (value['version'] !== STATE_VERSION) return `version ${JSON.stringify(value['version'])}, expected ${STATE_VERSION}`;
+  if (!READABLE_VERSIONS.includes(value['version'])) return `version ${JSON.stringify(value['version'])}, expected ${READABLE_VERSIONS.join(' or ')}`;
   const units = value['units'];
   return isPlainObject(units) ? units : '"units" is not an object';
 }
 
 /**
- * The versioned state file `{ version: 1, savedAt, units: { <id>: U } }`. The unit record is the
+ * The versioned state file `{ version: 2, savedAt, units: { <id>: U } }`. The unit record is the
  * caller's type; this store only checks the envelope and asks `validateUnit` about each unit.
  * Saves are serialised: at most one write is running and at most one is queued, and the queued one
  * always carries the newest data, so renames never race and the file ends with the last save.
@@ -100,6 +106,17 @@ export class StateStore<U> {
         this.logger?.warn({ file: this.file, err: error }, `state rewrite after sync save failed: ${errorMessage(error)}`);
       });
     }
+  }
+
+  /**
+   * Marks the file as kept by a live manager without rewriting it: `redundancy run` trusts the
+   * state only while it is fresh. A file not written yet has nothing to mark.
+   */
+  async touch(): Promise<void> {
+    const now = new Date();
+    await utimes(this.file, now, now).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') this.logger?.warn({ file: this.file, err: error.message }, 'state file not touched');
+    });
   }
 
   /** Resolves once no save is running or queued (their failures went to their own callers). */

@@ -64,7 +64,7 @@ describe('the state file corrupted or truncated', () => {
 
       // Rebuilt from PM2: a and b stay on their twins, c on its primary; a valid file again.
       const saved = await project.readState();
-      expect(saved?.version).toBe(1);
+      expect(saved?.version).toBe(2);
       expect(saved?.units[a.id]?.state.kind, name).toBe('backup');
       expect(saved?.units[b.id]?.state.kind, name).toBe('backup');
       expect(saved?.units[c.id]?.state.kind, name).toBe('primary');

@@ -1,5 +1,5 @@
 import { RedundancyError } from '../../core/errors.js';
-import { supervisedUnits } from '../../daemon/compose.js';
+import { planUnitTwins } from '../../daemon/compose.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import { MANAGER_APP, managerAppSpec } from '../../daemon/manager-app.js';
@@ -13,8 +13,8 @@ export async function startCommand(ctx: Context, opts: { foreground?: boolean; d
   // Bad ecosystem files fail here, before anything starts.
   const fileUnits = await loadInventory(ctx.config);
   if (opts.dryRun) {
-    for (const s of supervisedUnits(ctx.config, fileUnits)) {
-      ctx.say(`would supervise ${s.unit.id} (start it if PM2 does not know it) and register ${s.twin.twin.name} stopped`);
+    for (const plan of planUnitTwins(ctx.config, fileUnits)) {
+      ctx.say(`would supervise ${plan.unitId} (start it if PM2 does not know it) and register ${plan.twin.name} stopped`);
     }
     ctx.say(opts.foreground ? 'would run the manager in this process' : `would start ${MANAGER_APP} under PM2`);
     return 0;

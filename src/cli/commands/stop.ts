@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Pm2ProcessManager } from '../../adapters/pm2/pm2-client.js';
+import type { Pm2ProcessManager } from '../../kinds/pm2/pm2-client.js';
 import { RedundancyError } from '../../core/errors.js';
 import type { UnitRecord } from '../../core/failover.js';
 import { decodeRecord } from '../../core/record-codec.js';

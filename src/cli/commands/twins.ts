@@ -1,4 +1,4 @@
-import { renderTwinsFile, writeTwinsFile } from '../../adapters/pm2/twin-file.js';
+import { renderTwinsFile, writeTwinsFile } from '../../kinds/pm2/twin-file.js';
 import { planUnitTwins } from '../../daemon/compose.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import { connectIfRunning, type Context } from '../context.js';

@@ -1,4 +1,4 @@
-import { Pm2ProcessManager } from '../../../src/adapters/pm2/pm2-client.js';
+import { Pm2ProcessManager } from '../../../src/kinds/pm2/pm2-client.js';
 import type { ProcessEvent } from '../../../src/core/types.js';
 
 export interface WatchedUnit {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConfig } from '../../core/config.js';
 import { isRedundancyError } from '../../core/errors.js';
-import { planTwins } from '../../core/twin-plan.js';
+import { planTwins } from './twin-plan.js';
 import { splitArgs, twinToEcosystemApp } from './app-options.js';
 import { findNameLine, loadEcosystem, normalizeEcosystem } from './ecosystem.js';
 import { inventoryFromFiles } from './file-inventory.js';

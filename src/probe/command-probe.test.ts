@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isProcessAlive } from '../../../test/helpers/pm2-home.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
+import { isProcessAlive } from '../../test/helpers/pm2-home.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
 import { CommandProbe } from './command-probe.js';
 
 const node = JSON.stringify(process.execPath);

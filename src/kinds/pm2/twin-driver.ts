@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { RedundancyError } from '../core/errors.js';
-import type { ProcessManager } from '../core/ports.js';
-import type { TwinPlan } from '../core/twin-plan.js';
-import type { ProcessView } from '../core/types.js';
+import { RedundancyError } from '../../core/errors.js';
+import type { ProcessManager } from '../../core/ports.js';
+import type { TwinPlan } from './twin-plan.js';
+import type { ProcessView } from '../../core/types.js';
 
 /** How one twin is put to work and put back on standby; `effective` is its status as the manager reports it. */
 export interface TwinDriver {

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Probe } from '../../core/ports.js';
-import type { Sample } from '../../core/types.js';
+import type { Probe } from '../core/ports.js';
+import type { Sample } from '../core/types.js';
 
 export interface HttpProbeOptions {
   url: string;

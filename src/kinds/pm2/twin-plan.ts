@@ -1,6 +1,6 @@
-import type { TwinMode } from './config-types.js';
-import { formatDuration } from './duration.js';
-import type { Pm2AppSpec, Pm2Unit, UnitId } from './types.js';
+import type { TwinMode } from '../../core/config-types.js';
+import { formatDuration } from '../../core/duration.js';
+import type { Pm2AppSpec, Pm2Unit, UnitId } from '../../core/types.js';
 
 /** How a unit's twin differs from its primary, and why. */
 export interface TwinPlan {

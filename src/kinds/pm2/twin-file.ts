@@ -1,4 +1,4 @@
-import type { TwinPlan } from '../../core/twin-plan.js';
+import type { TwinPlan } from './twin-plan.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { twinToEcosystemApp } from './app-options.js';
 

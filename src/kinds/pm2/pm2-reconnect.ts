@@ -1,6 +1,6 @@
-import type { Pm2ProcessManager } from '../adapters/pm2/pm2-client.js';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../store/logger.js';
+import type { Pm2ProcessManager } from './pm2-client.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../store/logger.js';
 
 export interface ReconnectOptions {
   pm: Pick<Pm2ProcessManager, 'reconnect' | 'daemonAlive' | 'onLost' | 'lost'>;

@@ -1,6 +1,6 @@
-import type { StateKind, UnitEvent } from '../core/failover.js';
-import type { Probe } from '../core/ports.js';
-import type { ProcessView, Sample } from '../core/types.js';
+import type { StateKind, UnitEvent } from '../../core/failover.js';
+import type { Probe } from '../../core/ports.js';
+import type { ProcessView, Sample } from '../../core/types.js';
 
 export interface PrimaryMemory {
   restartsSeen?: number;

@@ -1,5 +1,5 @@
-import type { ProbeConfig } from '../../core/config-types.js';
-import type { Probe } from '../../core/ports.js';
+import type { ProbeConfig } from '../core/config-types.js';
+import type { Probe } from '../core/ports.js';
 import { CommandProbe } from './command-probe.js';
 import { HttpProbe } from './http-probe.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Probe } from '../core/ports.js';
-import type { ProcessView } from '../core/types.js';
+import type { Probe } from '../../core/ports.js';
+import type { ProcessView } from '../../core/types.js';
 import { observePrimary, observeTwin, type PrimaryMemory } from './observe.js';
 
 const view = (over: Partial<ProcessView> = {}): ProcessView => ({

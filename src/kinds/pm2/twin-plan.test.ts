@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planTwin, planTwins, twinName } from './twin-plan.js';
-import type { Pm2AppSpec, Pm2Unit } from './types.js';
+import type { Pm2AppSpec, Pm2Unit } from '../../core/types.js';
 
 function unit(app: Partial<Pm2AppSpec> & { name: string }): Pm2Unit {
   const spec: Pm2AppSpec = { script: '/srv/app/api.js', args: [], env: {}, options: {}, ...app };

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../store/logger.js';
+import { silentLogger } from '../../store/logger.js';
 import { Pm2Reconnector } from './pm2-reconnect.js';
 
 /** A PM2 handle whose daemon comes back after `failures` reconnect attempts. */

@@ -1,4 +1,4 @@
-import type { ProcessManager } from '../core/ports.js';
+import type { ProcessManager } from '../../core/ports.js';
 
 /** A ProcessManager that reads the real PM2 but only says what it would change. */
 export function dryRunProcessManager(real: ProcessManager, say: (action: string) => void): ProcessManager {

@@ -1,5 +1,5 @@
-import type { Probe } from '../../core/ports.js';
-import type { Sample } from '../../core/types.js';
+import type { Probe } from '../core/ports.js';
+import type { Sample } from '../core/types.js';
 
 export interface CommandProbeOptions {
   /** A shell command line. */
