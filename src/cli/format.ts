@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { HealthReport } from '../core/report-types.js';
+import type { HealthReport, RunsReport } from '../core/report-types.js';
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -32,10 +32,23 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
     `${u.primary.name} ${u.primary.status}`,
     `${u.twin.name} ${u.twin.status}${u.twin.memoryMb !== undefined ? ` ${Math.round(u.twin.memoryMb)}MB` : ''}`,
     String(u.failovers),
-    u.twin.reason ? `${u.reason}; twin: ${u.twin.reason}` : u.reason,
+    [u.reason, u.twin.reason && `twin: ${u.twin.reason}`, u.runs && runsText(u.runs)].filter(Boolean).join('; '),
   ]);
   const body = rows.length > 0
     ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
     : 'no units: nothing to supervise (see `redundancy inventory`)';
   return `${manager}\n${summary}\n${body}`;
+}
+
+/** A scheduled unit's runs in one phrase: the last, the next slot, and the twin's next firing while on it. */
+export function runsText(runs: RunsReport): string {
+  const time = (iso: string) => iso.replace('T', ' ').replace(/:\d\d\.\d+Z$/, 'Z');
+  const last = runs.lastRun
+    ? `last run ${time(runs.lastRun.at)} (${runs.lastRun.side}) ${runs.lastRun.ok ? 'ok' : 'failed'}, exit ${runs.lastRun.exitCode ?? '-'}` +
+      (runs.lastRun.durationMs !== null ? `, ${(runs.lastRun.durationMs / 1000).toFixed(1)}s` : '')
+    : 'no run yet';
+  const parts = [last];
+  if (runs.nextSlot) parts.push(`next slot ${time(runs.nextSlot)}`);
+  if (runs.nextTwinRun) parts.push(`next twin run ${time(runs.nextTwinRun)} (${runs.twinSchedule})`);
+  return parts.join(', ');
 }

@@ -33,9 +33,10 @@ function buildProgram(): Command {
   program
     .command('twins')
     .description('plan the backup twins and show them')
-    .option('--write', 'write the twins file')
-    .option('--dry-run', 'show what --write would write')
-    .action(run(async (ctx, opts: { write?: boolean; dryRun?: boolean }) => (await import('./commands/twins.js')).twinsCommand(ctx, opts)));
+    .option('--write', 'write the twin files (PM2 twins, automation/redundancy/crontab.wrapped, script wrappers)')
+    .option('--install-crontab', "put the wrapped lines into the user's crontab between marker comments")
+    .option('--dry-run', 'show what --write or --install-crontab would change')
+    .action(run(async (ctx, opts: { write?: boolean; installCrontab?: boolean; dryRun?: boolean }) => (await import('./commands/twins.js')).twinsCommand(ctx, opts)));
   program
     .command('start')
     .description('start the manager under PM2 and register the twins')
@@ -66,6 +67,14 @@ function buildProgram(): Command {
       .option('--dry-run', 'say what would change')
       .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
+  program
+    .command('run <unit> [command...]')
+    .description('run a command and record it in the run ledger (cron: and script: units); `run <unit> -- <cmd...>`')
+    .option('--twin', "record it as the twin's run (by hand: it always runs)")
+    .action(async (unit: string, command: string[], opts: { twin?: boolean }) => {
+      // No context: a config that does not load must not stop the user's job (the gate fails open).
+      exitCode = await (await import('./commands/run.js')).runCommand(program.opts<GlobalOptions>(), unit, command, opts);
+    });
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }

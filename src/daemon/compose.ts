@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { CompiledConfig } from '../core/config-types.js';
@@ -6,7 +7,12 @@ import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
+import { unitConfig } from '../core/config-types.js';
+import { cronUnitSpec, planCronTwin, type CronTwinPlan } from '../kinds/cron/cron-twin.js';
 import { dryRunProcessManager } from '../kinds/pm2/dry-run.js';
+import { planScriptTwin, scriptUnitSpec, type ScriptTwinPlan } from '../kinds/script/script-twin.js';
+import { ScheduleRuntime } from '../schedule/schedule-kind.js';
+import { Ledger } from '../store/ledger.js';
 import { Pm2Runtime, type Pm2RuntimeOptions } from '../kinds/pm2/pm2-kind.js';
 import { planPm2Twins, pm2UnitSpecs } from '../kinds/pm2/pm2-units.js';
 import type { TwinPlan } from '../kinds/pm2/twin-plan.js';
@@ -15,6 +21,7 @@ import { ReportWriter } from '../store/report-writer.js';
 import { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
 import { unitsOfKind, type Unit } from './inventory.js';
+import { withEffectFault } from './fault-injection.js';
 import { Supervisor } from './supervisor.js';
 
 export { warmLaunch } from '../kinds/pm2/pm2-units.js';
@@ -28,6 +35,23 @@ export function planUnitTwins(config: CompiledConfig, units: readonly Unit[]): T
   return planPm2Twins(config, unitsOfKind(units, 'pm2'));
 }
 
+export function ledgerDir(config: CompiledConfig): string {
+  return join(config.stateDir, 'ledger');
+}
+
+/** Where script wrappers are written: beside the PM2 twins file. */
+export function scriptWrappersDir(config: CompiledConfig): string {
+  return join(config.cwd, 'automation', 'redundancy', 'scripts');
+}
+
+export function planCronTwins(config: CompiledConfig, units: readonly Unit[]): CronTwinPlan[] {
+  return unitsOfKind(units, 'cron').map((unit) => planCronTwin(unit, config.schedules.throttle.cron));
+}
+
+export function planScriptTwins(config: CompiledConfig, units: readonly Unit[]): ScriptTwinPlan[] {
+  return unitsOfKind(units, 'script').map((unit) => planScriptTwin(unit, scriptWrappersDir(config), config.schedules.throttle.script));
+}
+
 export interface OpenOptions {
   config: CompiledConfig;
   units: Unit[];
@@ -38,6 +62,8 @@ export interface OpenOptions {
   startedAt: number;
   /** Read everything, change nothing: PM2 calls, runs, state and reports are only said. */
   dryRun?: (action: string) => void;
+  /** Crash testing: `REDUNDANCY_FAULT`'s kill points around effects (fault-injection.ts). */
+  fault?: string;
   /** When rounds list every PM2 app (see Pm2RuntimeOptions). */
   fullList?: Pick<Pm2RuntimeOptions, 'fullListEveryMs' | 'smallDaemonApps'>;
 }
@@ -51,6 +77,19 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
     const pm = dryRun ? dryRunProcessManager(opts.pm, dryRun) : opts.pm;
     kinds.push(new Pm2Runtime({ pm, units: pm2UnitSpecs(config, pm2Units), clock, logger, ...opts.fullList }));
   }
+  const ledger = new Ledger({ dir: ledgerDir(config) });
+  const timing = { graceMs: config.schedules.graceMs, maxRuntimeMs: config.schedules.maxRuntimeMs };
+  const scheduled = { ledger, timing, clock, logger, host: hostname(), ...(dryRun && { dryRun }) };
+  const settings = (id: string) => unitConfig(config, id);
+  const policy = (id: string) => ({ ...settings(id).policy, overlap: settings(id).overlap });
+  const cronUnits = unitsOfKind(opts.units, 'cron');
+  const cronPlans = planCronTwins(config, cronUnits);
+  const cronSpecs = cronUnits.map((u, i) => cronUnitSpec(u, cronPlans[i]!, policy(u.id), settings(u.id).trialRun));
+  if (cronSpecs.length > 0) kinds.push(new ScheduleRuntime({ kind: 'cron', units: cronSpecs, ...scheduled }));
+  const scriptUnits = unitsOfKind(opts.units, 'script');
+  const scriptPlans = planScriptTwins(config, scriptUnits);
+  const scriptSpecs = scriptUnits.map((u, i) => scriptUnitSpec(u, scriptPlans[i]!, policy(u.id), config.cwd, settings(u.id).trialRun));
+  if (scriptSpecs.length > 0) kinds.push(new ScheduleRuntime({ kind: 'script', units: scriptSpecs, ...scheduled }));
   return kinds;
 }
 
@@ -66,8 +105,10 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     onRecover: () => logger.info('health report written again'),
   });
   const store = new StateStore<UnitRecord>({ file: stateFile(config), validateUnit: decodeRecord, logger });
+  const kinds = openKinds(opts);
+  withEffectFault(kinds, opts.fault);
   return new Supervisor({
-    kinds: openKinds(opts),
+    kinds,
     store: dryRun ? { load: (now) => store.load(now), save: async () => undefined } : store,
     reports: dryRun ? { write: async () => undefined } : reports,
     logger,

@@ -1,7 +1,11 @@
 import { writeSync } from 'node:fs';
+import type { Effect } from '../core/failover.js';
+import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 
-type Operation = 'start' | 'stop' | 'register' | 'remove';
+type Pm2Operation = 'start' | 'stop' | 'register' | 'remove';
+type EffectName = Effect['type'];
+type Operation = Pm2Operation | EffectName;
 type When = 'before' | 'after';
 
 /** Which mutating PM2 call to die around: by operation and app, or by its rank among all of them; or none, only saying each. */
@@ -11,6 +15,7 @@ type KillPoint = { when: When; operation: Operation; target: string } | { when: 
  * Crash testing; unset in normal use. `REDUNDANCY_FAULT` SIGKILLs this process around one PM2 call,
  * the way a power cut would:
  * - `kill-before:<op>:<app>` / `kill-after:<op>:<app>`: around `<op>` (start, stop, register, remove) of `<app>`;
+ * - `kill-before:<effect>:<unit>` / `kill-after:...`: around one effect of any kind's unit (see withEffectFault);
  * - `kill-random:<seed>:<max>`: around the n-th mutating call of this process, n in 1..max and
  *   before or after, both drawn from the seed, so a seed replays the same kill point;
  * - `trace`: kills nothing, writes every mutating call to stderr (to count the kill points).
@@ -49,9 +54,38 @@ export function withInjectedFault(pm: ProcessManager, fault: string | undefined)
   };
 }
 
+/**
+ * The same kill points around the effects of every kind's units (`kill-after:start-twin:cron:backup`):
+ * a crash of the manager between a durable decision and its effects, whatever the kind.
+ */
+export function withEffectFault(kinds: readonly KindRuntime[], fault: string | undefined): void {
+  const point = parseFault(fault);
+  if (!point || !('operation' in point) || !effectNames.includes(point.operation as EffectName)) return;
+  for (const kind of kinds) {
+    for (const driver of kind.drivers) {
+      if (driver.unit.id !== point.target) continue;
+      const run = driver.run.bind(driver);
+      driver.run = async (effect, record) => {
+        const hit = effect.type === point.operation;
+        if (hit && point.when === 'before') killSelf(`SIGKILL before ${effect.type} of ${point.target} [${fault}]`);
+        const outcome = await run(effect, record);
+        if (hit && point.when === 'after') killSelf(`SIGKILL after ${effect.type} of ${point.target} [${fault}]`);
+        return outcome;
+      };
+    }
+  }
+}
+
+const effectNames: readonly EffectName[] = ['stop-primary', 'start-twin', 'start-primary', 'stop-twin', 'restore-primary'];
+
+function killSelf(line: string): void {
+  writeSync(2, `redundancy fault: ${line}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
 export function parseFault(fault: string | undefined): KillPoint | undefined {
   if (fault === 'trace') return { trace: true };
-  const named = /^kill-(before|after):(start|stop|register|remove):(.+)$/.exec(fault ?? '');
+  const named = /^kill-(before|after):(start|stop|register|remove|stop-primary|start-twin|start-primary|stop-twin|restore-primary):(.+)$/.exec(fault ?? '');
   if (named) return { when: named[1] as When, operation: named[2] as Operation, target: named[3]! };
   const random = /^kill-random:(\d+):(\d+)$/.exec(fault ?? '');
   const max = Number(random?.[2]);

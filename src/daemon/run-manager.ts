@@ -39,11 +39,12 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   const stopSignal = waitForStopSignal();
   const startedAt = Date.now();
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
-  const units = await loadInventory(config, pm);
+  const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   const supervisor = openSupervisor({
     config,
     units,
     pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT),
+    fault: process.env.REDUNDANCY_FAULT,
     logger,
     clock: systemClock,
     startedAt,

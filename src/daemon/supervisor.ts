@@ -126,6 +126,7 @@ export class Supervisor {
   /** Waits for work under way, then saves synchronously enough for a SIGTERM. */
   async drain(): Promise<void> {
     await this.queue.idle();
+    await Promise.all(this.deps.kinds.map((kind) => kind.close()));
     await this.save();
     await this.sink.flush();
   }

@@ -75,6 +75,8 @@ export interface RunRecordedOptions {
    * @default true
    */
   forwardSignals?: boolean;
+  /** Written to the command's stdin (a crontab line's `%` part), which is then closed. */
+  input?: string;
 }
 
 export interface RunOutcome {
@@ -129,7 +131,8 @@ export async function runRecorded(opts: RunRecordedOptions): Promise<RunOutcome>
   const [file = '', ...args] = opts.command;
   const child = execa(file, args, {
     shell: opts.shell ?? false, cwd: opts.cwd, env: opts.env, reject: false, detached: true, buffer: false,
-    stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    stdio: [opts.input !== undefined ? 'pipe' : opts.stdio === 'pipe' ? 'ignore' : 'inherit', opts.stdio === 'pipe' ? 'pipe' : 'inherit', opts.stdio === 'pipe' ? 'pipe' : 'inherit'],
+    ...(opts.input !== undefined && { input: opts.input }),
   });
   const pid = child.pid;
   // Piped output is drained (a full pipe would block the command); stderr's tail names a failure.

@@ -9,7 +9,7 @@ import type { Supervisor } from '../../daemon/supervisor.js';
 import { acquireStateLock, isProcessAlive } from '../../store/state-lock.js';
 import { askManager } from '../control-client.js';
 import { waitForManager } from '../wait-manager.js';
-import { connectIfRunning, withPm2, type Context } from '../context.js';
+import { connectIfRunning, type Context } from '../context.js';
 import { formatStatus } from '../format.js';
 
 /**
@@ -40,13 +40,18 @@ async function inManagerOrHere<T>(
   }
 }
 
-function runHere<T>(ctx: Context, here: (supervisor: Supervisor) => Promise<T>, dryRun: boolean): Promise<T> {
-  return withPm2(false, async (pm) => {
+async function runHere<T>(ctx: Context, here: (supervisor: Supervisor) => Promise<T>, dryRun: boolean): Promise<T> {
+  const pm = await connectIfRunning();
+  try {
     const units = await loadInventory(ctx.config, pm);
+    // PM2 units need their daemon; a project of cron lines and scripts does not.
+    if (!pm && units.some((u) => u.kind === 'pm2')) {
+      throw new RedundancyError('PM2_UNAVAILABLE', 'PM2 is not running: start the manager (`redundancy start`) or PM2 first');
+    }
     const supervisor = openSupervisor({
       config: ctx.config,
       units,
-      pm,
+      ...(pm && { pm }),
       logger: ctx.logger,
       clock: systemClock,
       startedAt: Date.now(),
@@ -58,7 +63,9 @@ function runHere<T>(ctx: Context, here: (supervisor: Supervisor) => Promise<T>, 
     } finally {
       await supervisor.drain();
     }
-  });
+  } finally {
+    await pm?.close();
+  }
 }
 
 export async function checkCommand(ctx: Context, opts: { dryRun?: boolean }): Promise<number> {

@@ -5,7 +5,7 @@ import { displayPath, table } from '../format.js';
 export async function inventoryCommand(ctx: Context): Promise<number> {
   const pm = await connectIfRunning();
   try {
-    const units = await loadInventory(ctx.config, pm);
+    const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line) });
     const rows = units.map((u) => [
       u.id,
       u.kind,

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pm2ProcessManager } from '../../kinds/pm2/pm2-client.js';
-import { RedundancyError } from '../../core/errors.js';
+import { isRedundancyError, RedundancyError } from '../../core/errors.js';
+import { uninstallCrontab } from '../../kinds/cron/cron-twin-files.js';
 import type { UnitRecord } from '../../core/failover.js';
 import { decodeRecord } from '../../core/record-codec.js';
 import { planUnitTwins, stateFile } from '../../daemon/compose.js';
@@ -18,6 +19,7 @@ export interface StopOptions {
 
 /** Stops the manager; the active side of every unit keeps running. `--cleanup` also removes the twins. */
 export async function stopCommand(ctx: Context, opts: StopOptions): Promise<number> {
+  if (opts.cleanup) await restoreCrontab(ctx, opts);
   const pm = await connectIfRunning();
   if (!pm) {
     ctx.say('PM2 is not running: nothing to stop');
@@ -65,4 +67,15 @@ async function twinsToRemove(ctx: Context, pm: Pm2ProcessManager, force: boolean
   }
   const registered = new Set((await pm.list()).map((v) => v.name));
   return plans.map((p) => p.twin.name).filter((name) => registered.has(name));
+}
+
+/** The user's crontab as it was before `twins --install-crontab`: original lines back, block gone. */
+async function restoreCrontab(ctx: Context, opts: StopOptions): Promise<void> {
+  const change = await uninstallCrontab({ config: ctx.config, backupDir: ctx.config.stateDir, dryRun: opts.dryRun === true }).catch((error: unknown) => {
+    // No cron on this machine: there is no crontab to restore.
+    if (isRedundancyError(error) && error.code === 'IO') return undefined;
+    throw error;
+  });
+  if (!change?.changed) return;
+  ctx.say(opts.dryRun ? `would restore the crontab:\n${change.diff}` : `restored the crontab (the block's lines back; old text kept as ${change.backup})`);
 }

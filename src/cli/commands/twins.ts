@@ -1,16 +1,27 @@
+import { join } from 'node:path';
+import { installCrontab, blockEntries, wrapPaths, writeWrappedCrontab } from '../../kinds/cron/cron-twin-files.js';
 import { renderTwinsFile, writeTwinsFile } from '../../kinds/pm2/twin-file.js';
-import { planUnitTwins } from '../../daemon/compose.js';
-import { loadInventory } from '../../daemon/inventory.js';
+import { renderScriptWrapper } from '../../kinds/script/script-backup.js';
+import { ledgerDir, planCronTwins, planScriptTwins, planUnitTwins } from '../../daemon/compose.js';
+import { loadInventory, unitsOfKind } from '../../daemon/inventory.js';
+import { writeFileAtomic } from '../../store/atomic-file.js';
 import { connectIfRunning, type Context } from '../context.js';
 import { displayPath, table } from '../format.js';
 
-export async function twinsCommand(ctx: Context, opts: { write?: boolean; dryRun?: boolean }): Promise<number> {
+export interface TwinsOptions {
+  write?: boolean;
+  installCrontab?: boolean;
+  dryRun?: boolean;
+}
+
+export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<number> {
   const pm = await connectIfRunning();
-  const units = await loadInventory(ctx.config, pm).finally(() => pm?.close());
-  const plans = planUnitTwins(ctx.config, units);
-  const file = ctx.config.twinsFile;
-  const text = renderTwinsFile(plans, { generatedFrom: [...new Set(units.map((u) => displayPath(ctx.config.cwd, u.source.file)))] });
-  const rows = plans.map((p) => [
+  const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line) }).finally(() => pm?.close());
+  const { cwd } = ctx.config;
+  const pm2Plans = planUnitTwins(ctx.config, units);
+  const cronPlans = planCronTwins(ctx.config, units);
+  const scriptPlans = planScriptTwins(ctx.config, units);
+  const pm2Rows = pm2Plans.map((p) => [
     p.unitId,
     p.twin.name,
     p.coldReason ? `cold (warm refused: ${p.coldReason})` : p.mode,
@@ -18,13 +29,53 @@ export async function twinsCommand(ctx: Context, opts: { write?: boolean; dryRun
     `${p.twin.expBackoffRestartDelayMs ?? '-'}ms`,
     p.notes.join('; '),
   ]);
-  ctx.result(plans, rows.length > 0 ? table(['UNIT', 'TWIN', 'MODE', 'MAX_RESTARTS', 'BACKOFF', 'NOTES'], rows) : 'no units: no twins to plan');
-  if (!opts.write) return 0;
-  if (opts.dryRun) {
-    ctx.say(`\nwould write ${displayPath(ctx.config.cwd, file)}:\n${text}`);
-    return 0;
+  const scheduleRows = [...cronPlans, ...scriptPlans].map((p) => [p.unitId, p.twin.name, p.twin.schedule ?? 'on demand', p.notes.join('; ')]);
+  const text = [
+    pm2Rows.length > 0 ? table(['UNIT', 'TWIN', 'MODE', 'MAX_RESTARTS', 'BACKOFF', 'NOTES'], pm2Rows) : '',
+    scheduleRows.length > 0 ? table(['UNIT', 'TWIN', 'TWIN SCHEDULE', 'NOTES'], scheduleRows) : '',
+  ].filter(Boolean).join('\n\n');
+  ctx.result(
+    [
+      ...pm2Plans.map((p) => ({ ...p, kind: 'pm2', twin: { ...p.twin, schedule: null } })),
+      ...cronPlans.map(({ zoned: _zoned, ...p }) => p),
+      ...scriptPlans,
+    ],
+    text || 'no units: no twins to plan',
+  );
+  const cronUnits = unitsOfKind(units, 'cron');
+  if (opts.write) {
+    const writes: Array<{ file: string; text: string | (() => Promise<void>); what: string }> = [];
+    const twinsFile = ctx.config.twinsFile;
+    if (pm2Plans.length > 0) {
+      const generatedFrom = [...new Set(unitsOfKind(units, 'pm2').map((u) => displayPath(cwd, u.source.file)))];
+      writes.push({ file: twinsFile, text: renderTwinsFile(pm2Plans, { generatedFrom }), what: `${pm2Plans.length} twins` });
+    }
+    const entries = blockEntries(cronUnits, wrapPaths(ctx.config));
+    if (entries.length > 0) {
+      const file = join(cwd, 'automation', 'redundancy', 'crontab.wrapped');
+      writes.push({ file, text: () => writeWrappedCrontab(file, entries), what: `${entries.length} wrapped lines` });
+    }
+    const module = new URL('../../kinds/script/script-backup.js', import.meta.url).pathname;
+    for (const [i, plan] of scriptPlans.entries()) {
+      const unit = unitsOfKind(units, 'script')[i]!;
+      const wrapper = renderScriptWrapper({ unit: plan.unitId, script: unit.script, project: cwd, module, ledgerDir: ledgerDir(ctx.config), retry: plan.twin });
+      writes.push({ file: plan.twin.file, text: wrapper, what: `twin of ${plan.unitId}` });
+    }
+    for (const w of writes) {
+      if (opts.dryRun) {
+        ctx.say(`\nwould write ${displayPath(cwd, w.file)}${typeof w.text === 'string' ? `:\n${w.text}` : ''}`);
+        continue;
+      }
+      if (typeof w.text === 'string') await (w.file === twinsFile ? writeTwinsFile(w.file, w.text) : writeFileAtomic(w.file, w.text));
+      else await w.text();
+      ctx.say(`wrote ${displayPath(cwd, w.file)} (${w.what})`);
+    }
   }
-  await writeTwinsFile(file, text);
-  ctx.say(`wrote ${displayPath(ctx.config.cwd, file)} (${plans.length} twins)`);
+  if (opts.installCrontab) {
+    const change = await installCrontab({ config: ctx.config, units: cronUnits, backupDir: ctx.config.stateDir, dryRun: opts.dryRun === true });
+    if (!change.changed) ctx.say('crontab: already up to date');
+    else if (opts.dryRun) ctx.say(`crontab: would change:\n${change.diff}`);
+    else ctx.say(`crontab: installed ${cronUnits.filter((u) => u.entry.user === undefined).length} wrapped lines (old crontab kept as ${displayPath(cwd, change.backup!)})`);
+  }
   return 0;
 }

@@ -1,0 +1,126 @@
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { KindRuntime } from '../core/kind.js';
+import { nextSlot } from '../core/schedule/slots.js';
+import type { UnitKind } from '../core/types.js';
+import type { Ledger } from '../store/ledger.js';
+import type { Logger } from '../store/logger.js';
+import { runRecorded } from './run-wrapper.js';
+import { ScheduledUnitDriver, type ScheduledUnitSpec, type ScheduleTiming, type TwinRunner } from './schedule-unit.js';
+
+export interface ScheduleRuntimeOptions {
+  kind: Extract<UnitKind, 'cron' | 'script'>;
+  units: readonly ScheduledUnitSpec[];
+  ledger: Ledger;
+  timing: ScheduleTiming;
+  clock: Clock;
+  logger: Logger;
+  host: string;
+  /** Say what would run instead of running it. */
+  dryRun?: (action: string) => void;
+}
+
+/** Longest sleep of the twin timer: a machine that slept or a clock that jumped is noticed this soon. */
+const maxSleepMs = 30_000;
+
+/**
+ * Ledger-watched units of one kind, and the manager's own scheduler for their twins: a twin fires
+ * on its throttled schedule only while its unit is on the twin, never beside a run still under way.
+ */
+export class ScheduleRuntime implements KindRuntime, TwinRunner {
+  readonly kind: ScheduleRuntimeOptions['kind'];
+  readonly drivers: ScheduledUnitDriver[];
+  private readonly runs = new Map<string, Promise<unknown>>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ScheduleRuntimeOptions) {
+    this.kind = opts.kind;
+    this.drivers = opts.units.map((spec) => new ScheduledUnitDriver(spec, opts.ledger, opts.timing, this, opts.host, () => opts.clock.now(), (line) => opts.logger.warn({ kind: opts.kind }, line)));
+  }
+
+  async refresh(): Promise<void> {
+    this.arm();
+  }
+
+  /** Finished runs are read from the ledger in rounds: nothing is pushed. */
+  subscribe(): () => void {
+    return () => undefined;
+  }
+
+  forget(): void {}
+
+  running(unitId: string): boolean {
+    return this.runs.has(unitId);
+  }
+
+  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): void {
+    const { logger, dryRun } = this.opts;
+    if (this.runs.has(spec.unit.id)) return;
+    if (dryRun) return dryRun(`would run ${spec.unit.id} (${side}: ${reason})`);
+    logger.info({ unit: spec.unit.id, side, reason }, 'run starts');
+    const run = runRecorded({
+      unit: spec.unit.id,
+      side,
+      ...spec.job,
+      env: { ...process.env, ...spec.job.env },
+      ledger: this.opts.ledger,
+      gate: { run: true },
+      slot: null,
+      timeoutMs: spec.twin.timeoutMs,
+      host: this.opts.host,
+      warn: (line) => logger.warn({ unit: spec.unit.id }, line),
+      stdio: 'pipe',
+      // The manager's own SIGTERM stops the manager, not the job.
+      forwardSignals: false,
+    })
+      .then((outcome) => logger.info({ unit: spec.unit.id, side, exitCode: outcome.exitCode, durationMs: outcome.durationMs }, 'run ended'))
+      .catch((error: unknown) => logger.error({ unit: spec.unit.id, err: errorMessage(error) }, 'run failed to start'))
+      .finally(() => this.runs.delete(spec.unit.id));
+    this.runs.set(spec.unit.id, run);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    // A twin run under way finishes, or is stopped at its timeout; the manager waits a little for it.
+    await Promise.race([Promise.all(this.runs.values()), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  }
+
+  /** Fires every twin that is due, then sleeps until the next one (at most maxSleepMs). */
+  private fire(): void {
+    const now = this.opts.clock.now();
+    for (const d of this.drivers) {
+      const schedule = d.spec.twin.schedule;
+      if (!d.twinOn || !schedule || d.nextTwinAt === undefined || d.nextTwinAt > now) continue;
+      // From now, not from the slot: after a sleep the twin fires once, not once per slot missed.
+      d.nextTwinAt = nextSlot(schedule.parsed, schedule.tz, now);
+      if (this.runs.has(d.unit.id)) {
+        this.skip(d, 'the last twin run is still under way');
+        continue;
+      }
+      this.runNow(d.spec, 'twin', 'twin schedule');
+    }
+    this.arm();
+  }
+
+  rearm(): void {
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    const now = this.opts.clock.now();
+    const next = Math.min(...this.drivers.filter((d) => d.twinOn).map((d) => d.nextTwinAt ?? now), now + maxSleepMs);
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next - now));
+    this.timer.unref();
+  }
+
+  private skip(d: ScheduledUnitDriver, reason: string): void {
+    const at = this.opts.clock.now();
+    void this.opts.ledger
+      .append({ run: `skip-${at}`, unit: d.unit.id, side: 'twin', event: 'skipped', at, slot: null, pid: null, exitCode: null, signal: null, durationMs: null, host: this.opts.host, reason })
+      .catch((error: unknown) => this.opts.logger.warn({ unit: d.unit.id, err: errorMessage(error) }, 'ledger not written'));
+  }
+}

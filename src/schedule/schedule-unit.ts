@@ -1,0 +1,221 @@
+import { stat } from 'node:fs/promises';
+import type { Effect, UnitPolicy, UnitRecord } from '../core/failover.js';
+import type { Observation, UnitDriver, UnitSides } from '../core/kind.js';
+import { initialRecord } from '../core/failover.js';
+import type { CronSchedule } from '../core/schedule/cron-fields.js';
+import { evaluateRuns, type LastRun, type RunCursor } from '../core/schedule/run-samples.js';
+import { nextSlot, slotsBetween } from '../core/schedule/slots.js';
+import type { RunsReport } from '../core/report-types.js';
+import type { UnitBase } from '../core/types.js';
+import type { Ledger, LedgerEvent } from '../store/ledger.js';
+
+/** A schedule in a zone; `tz` undefined is the zone the cron daemon runs in (this process's). */
+export interface ZonedSchedule {
+  parsed: CronSchedule;
+  /** As written, for people. */
+  expr: string;
+  tz?: string;
+}
+
+/** How the manager itself runs a unit's work: a twin firing, a failback trial run. */
+export interface JobCommand {
+  command: string[];
+  shell?: boolean;
+  cwd: string;
+  env: Record<string, string>;
+  input?: string;
+}
+
+export interface ScheduledUnitSpec {
+  unit: UnitBase;
+  policy: UnitPolicy;
+  /** The primary's schedule; undefined for a unit run on demand (a script). */
+  primary?: ZonedSchedule;
+  twin: { name: string; schedule?: ZonedSchedule; timeoutMs: number };
+  job: JobCommand;
+  trialRun: boolean;
+}
+
+export interface ScheduleTiming {
+  graceMs: number;
+  maxRuntimeMs: number;
+}
+
+/** What the runtime does for a unit's twin: runs it, and knows whether one is under way. */
+export interface TwinRunner {
+  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): void;
+  running(unitId: string): boolean;
+  /** A twin schedule was turned on or off: the timer looks again. */
+  rearm(): void;
+}
+
+const primaryWatched = new Set(['primary', 'failing-back']);
+
+/**
+ * One ledger-watched unit (a crontab line, a script). Its gate is the state file itself:
+ * `redundancy run` reads which side is active there, so closing or opening a gate is saving the
+ * state, which the supervisor does before any effect. What is left to do here is the twin's
+ * schedule in the manager and waiting for a run under way on the side that is giving up.
+ */
+export class ScheduledUnitDriver implements UnitDriver {
+  readonly unit: UnitBase;
+  readonly policy: UnitPolicy;
+  /** The twin's schedule runs (the unit is on its twin and the primary's last run is over). */
+  twinOn = false;
+  nextTwinAt: number | undefined;
+  private events: LedgerEvent[] = [];
+  private ledgerStamp = '';
+  private lastRun: { primary?: LastRun; twin?: LastRun } = {};
+  private nextDue: number | undefined;
+  private trialRunDone = false;
+
+  constructor(
+    readonly spec: ScheduledUnitSpec,
+    private readonly ledger: Ledger,
+    private readonly timing: ScheduleTiming,
+    private readonly runner: TwinRunner,
+    private readonly host: string,
+    private readonly clockNow: () => number,
+    private readonly warn: (line: string) => void,
+  ) {
+    this.unit = spec.unit;
+    this.policy = spec.policy;
+  }
+
+  async observe(record: UnitRecord, now: number): Promise<Observation> {
+    await this.readLedger();
+    const start: RunCursor = isCursor(record.cursor) ? record.cursor : { judgedThrough: now, seen: [] };
+    const watched = primaryWatched.has(record.state.kind) || (record.state.kind === 'probing' && record.state.started);
+    const due = watched && this.spec.primary ? this.dueSlots(start.judgedThrough, now) : [];
+    const primary = evaluateRuns({ side: 'primary', slots: due, events: this.events, now, ...this.timing, cursor: start });
+    const twin = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } });
+    this.lastRun = { primary: primary.lastRun, twin: twin.lastRun };
+    if (!watched) {
+      // Slots that came while the primary was not the active side are nobody's misses; its runs then are not its samples.
+      const cursor: RunCursor = { judgedThrough: Math.max(start.judgedThrough, now - this.timing.graceMs), seen: primary.cursor.seen };
+      return { events: [], cursor: sameCursor(cursor, record.cursor) ? record.cursor : cursor };
+    }
+    const events = primary.samples.map((sample) => ({ type: 'sample' as const, sample }));
+    return { events, cursor: sameCursor(primary.cursor, record.cursor) ? record.cursor : primary.cursor };
+  }
+
+  needed(effect: Effect, record: UnitRecord): boolean {
+    switch (effect.type) {
+      case 'stop-primary':
+        return this.inFlight('primary');
+      case 'start-twin':
+        return !this.twinOn;
+      case 'stop-twin':
+        return this.twinOn || this.runner.running(this.unit.id);
+      case 'start-primary':
+        return record.state.kind === 'probing' && this.spec.trialRun && !this.trialRunDone;
+      case 'restore-primary':
+        return false;
+    }
+  }
+
+  async run(effect: Effect, record: UnitRecord): Promise<void | 'pending'> {
+    switch (effect.type) {
+      case 'stop-primary':
+        // The gate is closed already; a run that started before it finishes, or is stopped at its timeout.
+        return this.inFlight('primary') ? 'pending' : undefined;
+      case 'start-twin': {
+        this.twinOn = true;
+        const twin = this.spec.twin.schedule;
+        this.nextTwinAt = twin && nextSlot(twin.parsed, twin.tz, this.clockNow());
+        this.runner.rearm();
+        // A line that runs at boot has no later slot: its twin runs once, now.
+        if (this.spec.primary?.parsed.kind === 'reboot') this.runner.runNow(this.spec, 'twin', 'failover of an @reboot line');
+        return;
+      }
+      case 'stop-twin':
+        this.twinOn = false;
+        this.nextTwinAt = undefined;
+        this.runner.rearm();
+        return this.runner.running(this.unit.id) ? 'pending' : undefined;
+      case 'start-primary':
+        this.trialRunDone = true;
+        if (record.state.kind === 'probing') this.runner.runNow(this.spec, 'primary', 'failback trial run');
+        return;
+      case 'restore-primary':
+        return;
+    }
+  }
+
+  sides(record: UnitRecord, now: number): UnitSides {
+    const onTwin = record.state.kind === 'backup' || record.state.kind === 'failing-over';
+    const primaryOk = this.lastRun.primary?.ok !== false;
+    const twinRunning = this.runner.running(this.unit.id);
+    const twinStatus = twinRunning ? 'running' : this.twinOn ? (this.spec.twin.schedule ? 'scheduled' : 'on demand') : 'off';
+    const next = this.spec.primary && nextSlot(this.spec.primary.parsed, this.spec.primary.tz, now);
+    const latest = [this.lastRun.primary && { ...this.lastRun.primary, side: 'primary' as const }, this.lastRun.twin && { ...this.lastRun.twin, side: 'twin' as const }]
+      .filter((r) => r !== undefined)
+      .sort((a, b) => b.at - a.at)[0];
+    const runs: RunsReport = {
+      schedule: this.spec.primary?.expr ?? null,
+      lastRun: latest ? { at: iso(latest.at)!, side: latest.side, exitCode: latest.exitCode, durationMs: latest.durationMs, ok: latest.ok } : null,
+      nextSlot: iso(next),
+      twinSchedule: this.spec.twin.schedule?.expr ?? null,
+      nextTwinRun: onTwin && this.twinOn ? iso(this.nextTwinAt) : null,
+    };
+    return {
+      primary: { name: this.unit.name, status: onTwin ? 'gate closed' : 'gate open', ok: !onTwin && primaryOk },
+      twin: { name: this.spec.twin.name, status: twinStatus, ok: this.twinOn && this.lastRun.twin?.ok !== false },
+      runs,
+    };
+  }
+
+  rebuild(now: number): UnitRecord {
+    return initialRecord(this.unit.id, now);
+  }
+
+  /** Slots due for judging: computed only once the next one has passed its grace, so a quiet unit costs nothing. */
+  private dueSlots(after: number, now: number): number[] {
+    const primary = this.spec.primary!;
+    if (this.nextDue !== undefined && this.nextDue > after && now < this.nextDue + this.timing.graceMs) return [];
+    const slots = slotsBetween(primary.parsed, primary.tz, after, now);
+    this.nextDue = nextSlot(primary.parsed, primary.tz, slots.at(-1) ?? after);
+    return slots;
+  }
+
+  /** A run of `side` that started and has not ended: alive on this host, or within its runtime on another. */
+  private inFlight(side: 'primary' | 'twin'): boolean {
+    const ended = new Set(this.events.filter((e) => e.side === side && e.event !== 'start').map((e) => e.run));
+    return this.events.some((e) => e.side === side && e.event === 'start' && !ended.has(e.run) && this.alive(e));
+  }
+
+  private alive(start: LedgerEvent): boolean {
+    if (start.host !== this.host || start.pid === null) return this.clockNow() - start.at < this.timing.maxRuntimeMs;
+    try {
+      process.kill(start.pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  /** Re-reads the unit's ledger only when the file changed: a stat a round for a quiet unit. */
+  private async readLedger(): Promise<void> {
+    const info = await stat(this.ledger.fileFor(this.unit.id)).catch(() => undefined);
+    const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}` : 'none';
+    if (stamp === this.ledgerStamp) return;
+    const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2 });
+    this.events = read.events;
+    this.ledgerStamp = stamp;
+    // Said once per damaged line: the stamp keeps an unchanged file from being read again.
+    for (const warning of read.warnings) this.warn(warning);
+  }
+}
+
+function isCursor(value: unknown): value is RunCursor {
+  const c = value as RunCursor | undefined;
+  return typeof c === 'object' && c !== null && typeof c.judgedThrough === 'number' && Array.isArray(c.seen);
+}
+
+function sameCursor(a: RunCursor, b: unknown): boolean {
+  return isCursor(b) && a.judgedThrough === b.judgedThrough && a.seen.length === b.seen.length && a.seen.at(-1) === b.seen.at(-1);
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
