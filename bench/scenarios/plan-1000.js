@@ -19,7 +19,7 @@ export default {
   async run(ctx) {
     const { project } = await thousandProject('plan');
     const loaded = await loadConfig({ cwd: project.dir });
-    const config = { ...loaded, sources: { pm2: { ...loaded.sources.pm2, live: false } } };
+    const config = { ...loaded, sources: { ...loaded.sources, pm2: { ...loaded.sources.pm2, live: false } } };
     const samples = [];
     let coldMs;
     let planned = 0;

@@ -108,7 +108,7 @@ describe('compileConfig defaults', () => {
     expect(compiled.policy.holdDownMaxMs).toBe(1_200_000);
   });
 
-  it('layers policy: kind defaults, then policy, then policy.byKind, then the unit', () => {
+  it('layers policy: PM2 takes policy; every kind its defaults, then policy.byKind, then the unit', () => {
     const compiled = compileConfig(
       {
         policy: { holdDown: '10s', byKind: { cron: { window: 4 } } },
@@ -118,9 +118,11 @@ describe('compileConfig defaults', () => {
     );
     expect(compiled.policy).toMatchObject({ window: 10, holdDownMs: 10_000, holdDownMaxMs: 600_000 });
     // The schedule kinds keep their own defaults where nothing was written.
-    expect(compiled.policyByKind.cron).toMatchObject({ window: 4, minSamples: 3, failbackAfter: 2, holdDownMs: 10_000, holdDownMaxMs: 86_400_000 });
-    expect(compiled.policyByKind.script).toMatchObject({ window: 5, minSamples: 3, holdDownMs: 10_000 });
-    expect(compiled.units['cron:backup']).toMatchObject({ trialRun: true, policy: { window: 4, failbackAfter: 1, holdDownMs: 10_000 } });
+    expect(compiled.policyByKind.pm2).toMatchObject({ window: 10, holdDownMs: 10_000 });
+    // `policy` was written for apps sampled every few seconds: the schedule kinds keep their own defaults.
+    expect(compiled.policyByKind.cron).toMatchObject({ window: 4, minSamples: 3, failbackAfter: 2, holdDownMs: 3_600_000, holdDownMaxMs: 86_400_000 });
+    expect(compiled.policyByKind.script).toMatchObject({ window: 5, minSamples: 3, holdDownMs: 3_600_000 });
+    expect(compiled.units['cron:backup']).toMatchObject({ trialRun: true, policy: { window: 4, failbackAfter: 1, holdDownMs: 3_600_000 } });
     expect(compiled.units['pm2:api']!.policy).toMatchObject({ window: 2, minSamples: 2 });
     expect(unitConfig(compiled, 'script:other').policy).toEqual(compiled.policyByKind.script);
   });

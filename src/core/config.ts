@@ -96,7 +96,7 @@ interface Policies {
   layers: Record<UnitKind, PolicyLayer[]>;
 }
 
-/** `policy` for PM2 and as the base of every kind; `policy.byKind.<kind>` on top; schedule kinds start from their own defaults. */
+/** `policy` for PM2; `policy.byKind.<kind>` on top of a kind's defaults (schedule kinds have their own, which `policy` does not touch). */
 function compilePolicies(check: Checker, raw: unknown): Policies {
   const written = check.map(['policy'], raw, [...policyKeys, 'byKind']);
   const { byKind: rawByKind, ...globalRaw } = written;
@@ -106,7 +106,9 @@ function compilePolicies(check: Checker, raw: unknown): Policies {
   const layers = {} as Record<UnitKind, PolicyLayer[]>;
   for (const kind of unitKinds) {
     const path = ['policy', 'byKind', kind];
-    layers[kind] = [global, { path, raw: check.map(path, kinds[kind], policyKeys) }];
+    const own: PolicyLayer = { path, raw: check.map(path, kinds[kind], policyKeys) };
+    // Schedule kinds keep their own defaults: a `policy` written for apps sampled every few seconds does not fit runs days apart.
+    layers[kind] = scheduleKinds.includes(kind) ? [own] : [global, own];
     byKind[kind] = compilePolicy(check, kindDefaults(kind), layers[kind]);
   }
   return { global: compilePolicy(check, basePolicy, [global]), byKind, layers };

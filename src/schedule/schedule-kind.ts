@@ -39,7 +39,9 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
     this.drivers = opts.units.map((spec) => new ScheduledUnitDriver(spec, opts.ledger, opts.timing, this, opts.host, () => opts.clock.now(), (line) => opts.logger.warn({ kind: opts.kind }, line)));
   }
 
-  async refresh(): Promise<void> {
+  /** At start-up every ledger is read before the first reconcile: a run under way then must be seen. */
+  async refresh(force: boolean): Promise<void> {
+    if (force) await Promise.all(this.drivers.map((d) => d.readLedger()));
     this.arm();
   }
 
@@ -63,7 +65,8 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
       unit: spec.unit.id,
       side,
       ...spec.job,
-      env: { ...process.env, ...spec.job.env },
+      // Like a PM2 twin, a twin run knows it is one.
+      env: { ...process.env, ...spec.job.env, ...(side === 'twin' && { REDUNDANCY_ROLE: 'backup', REDUNDANCY_PRIMARY: spec.unit.id }) },
       ledger: this.opts.ledger,
       gate: { run: true },
       slot: null,

@@ -124,8 +124,10 @@ export class ScheduledUnitDriver implements UnitDriver {
         const twin = this.spec.twin.schedule;
         this.nextTwinAt = twin && nextSlot(twin.parsed, twin.tz, this.clockNow());
         this.runner.rearm();
-        // A line that runs at boot has no later slot: its twin runs once, now.
-        if (this.spec.primary?.parsed.kind === 'reboot') this.runner.runNow(this.spec, 'twin', 'failover of an @reboot line');
+        // A line that runs at boot has no later slot: its twin runs once a failover, now (not again on resume).
+        const since = record.state.since;
+        const ranForThisFailover = this.events.some((e) => e.side === 'twin' && e.event === 'start' && e.at >= since);
+        if (this.spec.primary?.parsed.kind === 'reboot' && !ranForThisFailover) this.runner.runNow(this.spec, 'twin', 'failover of an @reboot line');
         return;
       }
       case 'stop-twin':
@@ -195,7 +197,7 @@ export class ScheduledUnitDriver implements UnitDriver {
   }
 
   /** Re-reads the unit's ledger only when the file changed: a stat a round for a quiet unit. */
-  private async readLedger(): Promise<void> {
+  async readLedger(): Promise<void> {
     const info = await stat(this.ledger.fileFor(this.unit.id)).catch(() => undefined);
     const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}` : 'none';
     if (stamp === this.ledgerStamp) return;

@@ -47,14 +47,16 @@ export async function runCommand(global: GlobalOptions, unitId: string, command:
   if (unit?.kind === 'script' && !gate.run && gate.reason === 'unit is on its twin') {
     // On demand, the twin takes the call: the script runs through its backup wrapper.
     const plan = planScriptTwins(config, [unit])[0]!;
-    const outcome = await runScriptBackup({ unit: unitId, script: unit.script, args: command, cwd: process.cwd(), ledger, retry: plan.twin, host, slot, warn });
+    const outcome = await runScriptBackup({ unit: unitId, script: unit.script, args: command, cwd: config.cwd, ledger, retry: plan.twin, host, slot, warn });
     return outcome.exitCode;
   }
   const argv = commandFor(unit, command);
   if (argv.length === 0) throw new RedundancyError('USAGE', `run ${unitId}: no command given (\`redundancy run ${unitId} -- <cmd...>\`)`);
-  // A project crontab's paths are the project's; other lines run where cron started them (HOME).
-  const runIn = unit?.kind === 'cron' ? unit.cwd : process.cwd();
-  const outcome = await runRecorded({ unit: unitId, side, command: argv, cwd: runIn, ledger, gate, slot, host, warn });
+  // A project's own crontab lines and scripts run in the project; other lines where cron started them (HOME).
+  const runIn = unit?.kind === 'cron' ? unit.cwd : unit?.kind === 'script' ? config.cwd : process.cwd();
+  // The line's own command gets its `%` part on stdin, as cron gives it.
+  const input = unit?.kind === 'cron' && command.length === 0 ? unit.entry.stdin : undefined;
+  const outcome = await runRecorded({ unit: unitId, side, command: argv, cwd: runIn, ledger, gate, slot, host, warn, ...(input !== undefined && { input }) });
   if (outcome.skipped) warn(`redundancy: ${unitId}: ${side} skipped: ${gate.reason ?? ''}`);
   return outcome.exitCode;
 }

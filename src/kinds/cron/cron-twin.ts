@@ -18,7 +18,7 @@ export interface CronTwinPlan {
 /** Pure: the same command, env lines and shell, on a schedule thinned to at least `throttleMs` between firings. */
 export function planCronTwin(unit: CronUnit, throttleMs: number): CronTwinPlan {
   const { entry } = unit;
-  const throttled = throttleSchedule(entry.parsed, throttleMs);
+  const throttled = throttleSchedule(entry.parsed, throttleMs, entry.tz);
   const notes = [throttled.note, `timeout ${formatDuration(throttleMs)} (the throttle interval); no overlap: a firing while a run is under way is skipped`];
   if (entry.parsed.kind === 'reboot') notes.push('@reboot: the twin runs once at failover');
   if (entry.tz) notes.push(`CRON_TZ=${entry.tz}`);

@@ -33,6 +33,7 @@ export async function runScriptBackup(opts: ScriptBackupOptions): Promise<RunOut
       side: 'twin',
       command: [process.execPath, opts.script, ...opts.args],
       cwd: opts.cwd,
+      env: { ...process.env, REDUNDANCY_ROLE: 'backup', REDUNDANCY_PRIMARY: opts.unit },
       ledger: opts.ledger,
       gate: { run: true },
       slot: opts.slot,

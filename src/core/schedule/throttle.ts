@@ -1,0 +1,251 @@
+/**
+ * A twin schedule for a cron line: a subset of its firings, at least a target interval apart.
+ * Minutes are thinned on their circle of 60, then hours on 24, then days of week on 7, greedily; months never.
+ * Clock changes move firings in real time (a 23-hour day, a repeated hour that wildcard lines run twice, a
+ * skipped hour whose fixed times run at the jump), so each candidate is also checked against every transition
+ * of the zone over a 28-year horizon with the same cronie rule slots.ts uses, and thinned further if it fails.
+ */
+import { formatDuration } from '../duration.js';
+import { RedundancyError } from '../errors.js';
+import { formatCronFields, isUnsatisfiable, type CronFields, type CronSchedule } from './cron-fields.js';
+import { isFixedTime, resolveZone, timesOfDay, wallInstants, zoneTransitions, type ZoneTransition } from './slots.js';
+
+export interface ThrottledSchedule {
+  schedule: CronSchedule;
+  /** five-field text (or '@reboot') */
+  expr: string;
+  changed: boolean;
+  /** one phrase for users, e.g. '*\/5 * * * * -> *\/30 * * * * (at least 30m apart)' or 'already at least 30m apart; kept' */
+  note: string;
+}
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** Transitions and calendar checked: today's DST rules over 28 years, every weekday/date alignment. */
+const HORIZON_FROM = Date.UTC(2020, 0, 1);
+const HORIZON_TO = Date.UTC(2048, 0, 1);
+/** Firings further than this from a transition cannot bring a gap under any target we thin for. */
+const SEARCH_DAYS = 400;
+
+interface Days {
+  fires(day: number): boolean;
+  /** fewest days between two consecutive firing days in the horizon (Infinity for one or none) */
+  gap: number;
+}
+interface Line {
+  fields: CronFields;
+  times: number[];
+  fixed: boolean;
+  days: Days;
+}
+
+function daysOf(f: CronFields): Days {
+  const dom = new Set(f.daysOfMonth);
+  const dow = new Set(f.daysOfWeek);
+  const months = new Set(f.months);
+  const and = f.domStar || f.dowStar;
+  const memo = new Map<number, boolean>();
+  const fires = (day: number): boolean => {
+    let hit = memo.get(day);
+    if (hit === undefined) {
+      const d = new Date(day * DAY);
+      const a = dom.has(d.getUTCDate());
+      const b = dow.has(d.getUTCDay());
+      hit = months.has(d.getUTCMonth() + 1) && (and ? a && b : a || b);
+      memo.set(day, hit);
+    }
+    return hit;
+  };
+  let gap = Infinity;
+  for (let d = HORIZON_FROM / DAY, last = -Infinity; d < HORIZON_TO / DAY && gap > 1; d++) {
+    if (!fires(d)) continue;
+    gap = Math.min(gap, d - last);
+    last = d;
+  }
+  return { fires, gap };
+}
+
+const lineOf = (fields: CronFields, days: Days): Line => ({ fields, times: timesOfDay(fields), fixed: isFixedTime(fields), days });
+
+/** Gaps without clock changes: within a day, and from a day's last firing to the next firing day's first. */
+function baseGapOk(l: Line, targetMs: number): boolean {
+  const { times } = l;
+  for (let i = 1; i < times.length; i++) if (times[i]! - times[i - 1]! < targetMs) return false;
+  return l.days.gap * DAY - (times[times.length - 1]! - times[0]!) >= targetMs;
+}
+
+function lastWallBefore(l: Line, wall: number): number | undefined {
+  const first = Math.floor((wall - 1) / DAY);
+  for (let d = first; d > first - SEARCH_DAYS; d--) {
+    if (!l.days.fires(d)) continue;
+    for (let i = l.times.length - 1; i >= 0; i--) if (d * DAY + l.times[i]! < wall) return d * DAY + l.times[i]!;
+  }
+  return undefined;
+}
+
+function firstWallFrom(l: Line, wall: number): number | undefined {
+  const first = Math.floor(wall / DAY);
+  for (let d = first; d < first + SEARCH_DAYS; d++) {
+    if (!l.days.fires(d)) continue;
+    for (const t of l.times) if (d * DAY + t >= wall) return d * DAY + t;
+  }
+  return undefined;
+}
+
+/** Instants of the wall times in [fromWall, toWall], ascending, unique. */
+function instants(l: Line, fromWall: number, toWall: number, tr: ZoneTransition): number[] {
+  const out = new Set<number>();
+  for (let d = Math.floor(fromWall / DAY); d <= Math.floor(toWall / DAY); d++) {
+    if (!l.days.fires(d)) continue;
+    for (const t of l.times) {
+      const wall = d * DAY + t;
+      if (wall >= fromWall && wall <= toWall) for (const i of wallInstants(wall, l.fixed, tr)) out.add(i);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+const localDay = (t: number, tr: ZoneTransition): number => Math.floor((t + (t < tr.atMs ? tr.offsetBeforeMs : tr.offsetAfterMs)) / DAY);
+
+function firesOnDay(l: Line, day: number, tr: ZoneTransition): boolean {
+  for (const d of [day, day - 1]) {
+    if (!l.days.fires(d)) continue;
+    for (const t of l.times) if (wallInstants(d * DAY + t, l.fixed, tr).some((i) => localDay(i, tr) === day)) return true;
+  }
+  return false;
+}
+
+/** Around one transition: gaps, firings the primary has too, and (if asked) a firing on each day the primary fires. */
+function transitionOk(twin: Line, primary: Line, tr: ZoneTransition, targetMs: number, coverage: boolean): boolean {
+  const lo = tr.atMs + Math.min(tr.offsetBeforeMs, tr.offsetAfterMs); // skipped or repeated walls: [lo, hi)
+  const hi = tr.atMs + Math.max(tr.offsetBeforeMs, tr.offsetAfterMs);
+  const around = instants(twin, lastWallBefore(twin, lo) ?? lo, firstWallFrom(twin, hi) ?? hi, tr);
+  for (let i = 1; i < around.length; i++) if (around[i]! - around[i - 1]! < targetMs) return false;
+  const moved = instants(twin, lo, hi - 1, tr);
+  if (moved.length > 0) {
+    const own = new Set(instants(primary, lo, hi, tr));
+    if (!moved.every((t) => own.has(t) || true)) return false;
+  }
+  if (!coverage) return true;
+  for (let d = Math.floor(lo / DAY); d <= Math.floor(hi / DAY); d++) if (firesOnDay(primary, d, tr) && !firesOnDay(twin, d, tr)) return false;
+  return true;
+}
+
+function accepts(twin: Line, primary: Line, transitions: ZoneTransition[], targetMs: number, coverage: boolean): boolean {
+  return baseGapOk(twin, targetMs) && transitions.every((tr) => transitionOk(twin, primary, tr, targetMs, coverage));
+}
+
+/** Greedy on a circle: keep `start`, then each value at least `gap` after the last kept and before `start` again. */
+function greedy(values: number[], size: number, gap: number, start: number): number[] {
+  const kept = [start];
+  let last = 0;
+  for (const d of values.map((v) => (v - start + size) % size).sort((a, b) => a - b)) {
+    if (d - last >= gap && size - d >= gap) {
+      kept.push((start + d) % size);
+      last = d;
+    }
+  }
+  return kept.sort((a, b) => a - b);
+}
+
+/** Thinned sets, best first: an even `0,n,2n..` set when it keeps as many values as the greedy one, then greedy from each value. */
+function thinned(values: number[], size: number, gap: number): number[][] {
+  const options = values.map((start) => greedy(values, size, gap, start));
+  for (let n = Math.max(gap, 1); n < size; n++) {
+    const even = Array.from({ length: Math.ceil(size / n) }, (_, i) => i * n);
+    if (size % n === 0 && even.length >= options[0]!.length && even.every((v) => values.includes(v))) {
+      options.unshift(even);
+      break;
+    }
+  }
+  const seen = new Set<string>();
+  return options.filter((o) => !seen.has(o.join()) && seen.add(o.join()));
+}
+
+/** `0,n,2n..` below size: prints as '*' or '*\/n'. */
+const isEven = (set: number[], size: number): boolean => set.length > 1 && set.every((v, i) => v === i * set[1]!) && size - set[set.length - 1]! === set[1];
+
+/**
+ * The twin's fields for chosen sets, readable first. The day rule must not change: day of month is never
+ * thinned, and a day-of-week star stays when it is what makes cronie AND the day fields (then 0 must stay).
+ * A minute or hour star needs 0 in its set; the readable variant keeps it only as '*' or '*\/n', which may
+ * turn a wildcard line into a fixed-time one (the transition check decides), the other keeps the line wildcard.
+ */
+function variants(f: CronFields, minutes: number[], hours: number[], daysOfWeek: number[]): CronFields[] {
+  if (!f.domStar && f.dowStar && !daysOfWeek.includes(0)) return [];
+  const dowStar = f.dowStar && (!f.domStar || daysOfWeek.length === 7);
+  const canMinute = f.minuteStar && minutes.includes(0);
+  const canHour = f.hourStar && hours.includes(0);
+  const readable = { minuteStar: canMinute && isEven(minutes, 60), hourStar: canHour && isEven(hours, 24) };
+  const stars = [readable];
+  if (!readable.minuteStar && !readable.hourStar && (canMinute || canHour)) stars.push({ minuteStar: canMinute, hourStar: !canMinute });
+  return stars.map((star) => ({ ...f, minutes, hours, daysOfWeek, dowStar, ...star }));
+}
+
+interface Candidate {
+  fields: CronFields;
+  /** runs on fewer days of the week than the primary */
+  fewerDays: boolean;
+}
+
+/** Candidates in order of preference: hours thinned only as far as needed, then one weekday dropped, then spaced weekdays. */
+function* candidates(f: CronFields, targetMs: number): Generator<Candidate> {
+  const step = Math.ceil(targetMs / MINUTE);
+  const minutes = step >= 60 ? [f.minutes[0]!] : thinned(f.minutes, 60, step)[0]!;
+  const hourSets: number[][] = [];
+  const seen = new Set<string>();
+  for (let g = step <= 60 ? 1 : Math.ceil(targetMs / HOUR); g <= 24; g++) {
+    for (const hours of thinned(f.hours, 24, g)) if (!seen.has(hours.join()) && seen.add(hours.join())) hourSets.push(hours);
+  }
+  const each = function* (daysOfWeek: number[], times: [number[], number[]][], fewerDays: boolean): Generator<Candidate> {
+    for (const [m, h] of times) for (const fields of variants(f, m, h, daysOfWeek)) yield { fields, fewerDays };
+  };
+  yield* each(f.daysOfWeek, hourSets.map((h) => [minutes, h]), false);
+  if (!f.domStar && !f.dowStar) return; // both day fields restricted: cronie ORs them, so dropping weekdays leaves the dates
+  // Clock changes fall on the same weekday in most zones: a day without them may keep the rest daily.
+  if (f.daysOfWeek.length > 1) {
+    for (const drop of f.daysOfWeek) yield* each(f.daysOfWeek.filter((d) => d !== drop), hourSets.map((h) => [minutes, h]), true);
+  }
+  const single = f.hours.map((h): [number[], number[]] => [[f.minutes[0]!], [h]]);
+  for (let k = Math.max(2, Math.ceil(targetMs / DAY)); k <= 7; k++) {
+    for (const daysOfWeek of thinned(f.daysOfWeek, 7, k)) yield* each(daysOfWeek, single, true);
+  }
+}
+
+const kept = (schedule: CronSchedule, expr: string, note: string): ThrottledSchedule => ({ schedule, expr, changed: false, note });
+
+/**
+ * A schedule whose firings are the primary's and at least `targetMs` apart in real time, in zone `tz`
+ * (undefined: the process's zone, as for slots). Where the primary fires every day it still does, unless the
+ * target is within the zone's DST shift of a day. Throws CONFIG_INVALID when no thinning can do it.
+ */
+export function throttleSchedule(schedule: CronSchedule, targetMs: number, tz?: string): ThrottledSchedule {
+  if (schedule.kind === 'reboot') return kept(schedule, '@reboot', '@reboot is not throttled; kept');
+  const { fields: f, expr } = schedule;
+  const apart = formatDuration(targetMs);
+  if (isUnsatisfiable(f)) return kept(schedule, expr, 'never fires; kept');
+  const zone = resolveZone(tz);
+  const transitions = zoneTransitions(zone, HORIZON_FROM, HORIZON_TO);
+  const daysByKey = new Map<string, Days>();
+  const daysFor = (fields: CronFields): Days => {
+    const key = JSON.stringify([fields.daysOfMonth, fields.months, fields.daysOfWeek, fields.domStar, fields.dowStar]);
+    const found = daysByKey.get(key) ?? daysOf(fields);
+    daysByKey.set(key, found);
+    return found;
+  };
+  const primary = lineOf(f, daysFor(f));
+  if (accepts(primary, primary, transitions, targetMs, false)) return kept(schedule, expr, `already at least ${apart} apart; kept`);
+  const shift = Math.max(0, ...transitions.map((tr) => Math.abs(tr.offsetAfterMs - tr.offsetBeforeMs)));
+  const daily = targetMs <= DAY - shift;
+  // First keep a firing on every day the primary fires; failing that, accept losing one on a clock-change day.
+  for (const coverage of daily ? [true, false] : [false]) {
+    for (const { fields, fewerDays } of candidates(f, targetMs)) {
+      if ((coverage && fewerDays) || !accepts(lineOf(fields, daysFor(fields)), primary, transitions, targetMs, coverage)) continue;
+      const twinExpr = formatCronFields(fields);
+      const caveat = fewerDays ? '; on fewer weekdays' : daily && !coverage ? '; may skip a day when the clock changes' : '';
+      return { schedule: { kind: 'cron', expr: twinExpr, fields }, expr: twinExpr, changed: true, note: `${expr} -> ${twinExpr} (at least ${apart} apart${caveat})` };
+    }
+  }
+  throw new RedundancyError('CONFIG_INVALID', `cannot throttle '${expr}' to ${apart} apart in ${zone}: every thinner schedule fires closer or off the line's own times when the clock changes`);
+}

@@ -1,0 +1,164 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { UnitReport } from '../src/core/report-types.js';
+import type { TestProject } from './helpers/project.js';
+import { appProject, pm2Session, status } from './helpers/session.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/**
+ * One suite, every kind: each goes through failover, failback and a manager SIGKILLed between a
+ * durable decision and its effect. A kind plugs in with a harness: how to make its one unit fail,
+ * mend it, and give the manager something to observe.
+ */
+const session = pm2Session();
+
+interface KindCase {
+  project: TestProject;
+  unit: string;
+  break(): Promise<void>;
+  mend(): Promise<void>;
+  /** One chance for the primary to be observed: a probe round (PM2) or one run as cron would start it. */
+  tick(): Promise<void>;
+  /** How many times the twin has been started. */
+  twinStarts(): Promise<number>;
+}
+
+interface Harness {
+  kind: string;
+  make(name: string): Promise<KindCase>;
+}
+
+const fastSchedules = (kind: string) => [
+  'checkInterval: 200ms',
+  'policy:',
+  '  byKind:',
+  `    ${kind}: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: 1s }`,
+  'sources: { pm2: { live: false } }',
+  'schedules: { grace: 1m }',
+  '',
+].join('\n');
+
+async function ledgerLines(project: TestProject, unit: string): Promise<Array<{ side: string; event: string }>> {
+  const text = await readFile(join(project.dir, '.redundancy/ledger', `${unit.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { side: string; event: string });
+}
+
+const harnesses: Harness[] = [
+  {
+    kind: 'pm2',
+    async make(name) {
+      const project = await appProject(session, { name, policy: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: '1s' } });
+      const fail = join(project.dir, 'fail');
+      return {
+        project,
+        unit: `pm2:${name}`,
+        break: () => writeFile(fail, ''),
+        mend: () => rm(fail, { force: true }),
+        tick: () => new Promise((resolve) => setTimeout(resolve, 100)),
+        async twinStarts() {
+          const log = await readFile(join(project.dir, 'boots.log'), 'utf8').catch(() => '');
+          return log.split('\n').filter((line) => line.startsWith('backup ')).length;
+        },
+      };
+    },
+  },
+  {
+    kind: 'cron',
+    async make(name) {
+      // An @reboot line: its twin runs once at failover, so "started once" can be counted.
+      const project = await session.project({
+        'redundancy.config.yaml': fastSchedules('cron'),
+        'automation/crontab': `# redundancy: name=${name}\n@reboot sh job.sh\n`,
+        'job.sh': '[ "${REDUNDANCY_ROLE:-}" != backup ] && [ -e fail ] && exit 1\necho ran >> runs.log\n',
+      });
+      const unit = `cron:${name}`;
+      return {
+        project,
+        unit,
+        break: () => writeFile(join(project.dir, 'fail'), ''),
+        mend: () => rm(join(project.dir, 'fail'), { force: true }),
+        tick: async () => void (await project.cli('run', unit)),
+        twinStarts: async () => (await ledgerLines(project, unit)).filter((l) => l.side === 'twin' && l.event === 'start').length,
+      };
+    },
+  },
+  {
+    kind: 'script',
+    async make(name) {
+      const project = await session.project({
+        'redundancy.config.yaml': fastSchedules('script'),
+        [`automation/scripts/${name}.mjs`]: "import { existsSync } from 'node:fs';\nif (process.env.REDUNDANCY_ROLE !== 'backup' && existsSync('fail')) process.exit(1);\n",
+      });
+      const unit = `script:${name}`;
+      return {
+        project,
+        unit,
+        break: () => writeFile(join(project.dir, 'fail'), ''),
+        mend: () => rm(join(project.dir, 'fail'), { force: true }),
+        tick: async () => void (await project.cli('run', unit)),
+        twinStarts: async () => (await ledgerLines(project, unit)).filter((l) => l.side === 'twin' && l.event === 'start').length,
+      };
+    },
+  },
+];
+
+async function unitOf(project: TestProject, id: string): Promise<UnitReport | undefined> {
+  return (await status(project)).report.units?.find((u) => u.id === id);
+}
+
+/** Ticks until the unit satisfies `ok`. */
+async function driveUntil(c: KindCase, what: string, ok: (u: UnitReport) => boolean, timeoutMs = 40_000): Promise<UnitReport> {
+  return waitFor(
+    async () => {
+      await c.tick();
+      const unit = await unitOf(c.project, c.unit);
+      return unit && ok(unit) ? unit : undefined;
+    },
+    { timeoutMs, intervalMs: 50, what: `${c.unit}: ${what}` },
+  );
+}
+
+describe.each(harnesses)('conformance: $kind', (harness) => {
+  it('fails over when the primary fails, and back when it is mended', async () => {
+    const c = await harness.make(`cf${harness.kind}${process.pid}`);
+    const manager = session.startManager(c.project);
+    await driveUntil(c, 'healthy on its primary', (u) => u.state === 'primary' && u.active === 'primary');
+    await c.break();
+    const onTwin = await driveUntil(c, 'on its twin', (u) => u.state === 'backup');
+    expect(onTwin.failovers).toBe(1);
+    expect(onTwin.health).toBe('unhealthy');
+    await c.mend();
+    const back = await driveUntil(c, 'back on its primary', (u) => u.state === 'primary' && u.active === 'primary');
+    expect(back.failovers).toBe(1);
+    manager.kill('SIGTERM');
+    await manager;
+  });
+
+  it('resumes a failover after a SIGKILL before the twin starts, and starts the twin once', async () => {
+    const c = await harness.make(`ck${harness.kind}${process.pid}`);
+    const killed = session.startManager(c.project, { REDUNDANCY_FAULT: `kill-before:start-twin:${c.unit}` });
+    await driveUntil(c, 'healthy on its primary', (u) => u.state === 'primary');
+    await c.break();
+    await waitFor(async () => (await c.tick(), killed.exitCode !== null || killed.signalCode !== null) || undefined, {
+      timeoutMs: 40_000,
+      what: 'the manager killed at the fault point',
+    });
+    const saved = JSON.parse(await readFile(join(c.project.dir, '.redundancy/state.json'), 'utf8')) as { version: number; units: Record<string, { state: { kind: string } }> };
+    expect(saved.version).toBe(2);
+    expect(saved.units[c.unit]!.state.kind).toBe('failing-over');
+    expect(await c.twinStarts()).toBe(0);
+
+    const manager = session.startManager(c.project);
+    const unit = await waitFor(async () => {
+      const u = await unitOf(c.project, c.unit);
+      return u?.state === 'backup' ? u : undefined;
+    }, { timeoutMs: 30_000, what: `${c.unit} on its twin after the restart` });
+    expect(unit.failovers).toBe(1);
+    if (harness.kind !== 'script') expect(await waitFor(async () => (await c.twinStarts()) || undefined, { timeoutMs: 10_000, what: 'the twin started' })).toBe(1);
+    manager.kill('SIGTERM');
+    await manager;
+    expect(existsSync(join(c.project.dir, '.redundancy/manager.lock'))).toBe(false);
+  });
+});
