@@ -69,6 +69,8 @@ export interface CompiledConfig {
       cronD: string[];
       /** Also read the current user's crontab (`crontab -l`). @default false */
       userCrontab: boolean;
+      /** Whose crontab `userCrontab` and `twins --install-crontab` use (`crontab -u`, for root managing a service user). @default the current user */
+      user?: string;
       /** An unparseable line is a warning and left out, instead of an error. @default false */
       skipInvalid: boolean;
     };

@@ -154,13 +154,14 @@ function compilePolicy(check: Checker, defaults: PolicyConfig, layers: readonly 
 }
 
 function compileCronSource(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['cron'] {
-  const cron = check.map(['sources', 'cron'], raw, ['files', 'cronD', 'userCrontab', 'skipInvalid']);
+  const cron = check.map(['sources', 'cron'], raw, ['files', 'cronD', 'userCrontab', 'user', 'skipInvalid']);
   const path = (key: string): Path => ['sources', 'cron', key];
   return {
     files: check.paths(path('files'), cron.files, ['automation/crontab']).map((f) => resolve(cwd, f)),
     filesGiven: cron.files !== undefined,
     cronD: check.paths(path('cronD'), cron.cronD, []).map((f) => resolve(cwd, f)),
     userCrontab: check.boolean(path('userCrontab'), cron.userCrontab, false),
+    ...(cron.user !== undefined && { user: check.path(path('user'), cron.user, undefined, 'a user name') }),
     skipInvalid: check.boolean(path('skipInvalid'), cron.skipInvalid, false),
   };
 }

@@ -18,6 +18,8 @@ export interface ScheduleRuntimeOptions {
   host: string;
   /** Say what would run instead of running it. */
   dryRun?: (action: string) => void;
+  /** Runs one job and records it in the ledger. @default runRecorded, through the job's shell command */
+  runJob?: (spec: ScheduledUnitSpec, side: 'primary' | 'twin') => Promise<{ exitCode: number; durationMs: number }>;
 }
 
 /** Longest sleep of the twin timer: a machine that slept or a clock that jumped is noticed this soon. */
@@ -61,7 +63,15 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
     if (this.runs.has(spec.unit.id)) return;
     if (dryRun) return dryRun(`would run ${spec.unit.id} (${side}: ${reason})`);
     logger.info({ unit: spec.unit.id, side, reason }, 'run starts');
-    const run = runRecorded({
+    const run = (this.opts.runJob ?? this.runRecordedJob)(spec, side)
+      .then((outcome) => logger.info({ unit: spec.unit.id, side, exitCode: outcome.exitCode, durationMs: outcome.durationMs }, 'run ended'))
+      .catch((error: unknown) => logger.error({ unit: spec.unit.id, err: errorMessage(error) }, 'run failed to start'))
+      .finally(() => this.runs.delete(spec.unit.id));
+    this.runs.set(spec.unit.id, run);
+  }
+
+  private readonly runRecordedJob = (spec: ScheduledUnitSpec, side: 'primary' | 'twin') =>
+    runRecorded({
       unit: spec.unit.id,
       side,
       ...spec.job,
@@ -72,16 +82,11 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
       slot: null,
       timeoutMs: spec.twin.timeoutMs,
       host: this.opts.host,
-      warn: (line) => logger.warn({ unit: spec.unit.id }, line),
+      warn: (line) => this.opts.logger.warn({ unit: spec.unit.id }, line),
       stdio: 'pipe',
       // The manager's own SIGTERM stops the manager, not the job.
       forwardSignals: false,
-    })
-      .then((outcome) => logger.info({ unit: spec.unit.id, side, exitCode: outcome.exitCode, durationMs: outcome.durationMs }, 'run ended'))
-      .catch((error: unknown) => logger.error({ unit: spec.unit.id, err: errorMessage(error) }, 'run failed to start'))
-      .finally(() => this.runs.delete(spec.unit.id));
-    this.runs.set(spec.unit.id, run);
-  }
+    });
 
   async close(): Promise<void> {
     this.closed = true;

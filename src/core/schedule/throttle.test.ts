@@ -84,9 +84,17 @@ function fieldText(min: number, max: number, star: number): fc.Arbitrary<string>
     { weight: 2, arbitrary: fc.uniqueArray(value, { minLength: 2, maxLength: 6 }).map((v) => v.join(',')) },
   );
 }
-const cronLine = fc
+const anyLine = fc
   .tuple(fieldText(0, 59, 3), fieldText(0, 23, 4), fieldText(1, 31, 10), fieldText(1, 12, 16), fieldText(0, 7, 8))
   .map((f) => f.join(' '));
+/** Lines that fire in or next to the hours clocks change in (London 01:00, New York 01:00-02:00). */
+const hoursNearChanges = fc
+  .tuple(fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 4, max: 23 })))
+  .map(([near, far]) => [...near, ...(far === null ? [] : [far])].join(','));
+const nearChangesLine = fc
+  .tuple(fieldText(0, 59, 3), hoursNearChanges, fc.constantFrom('*', '*', '1-7', '1,15', '*/2'), fc.constantFrom('*', '*', '*', '3,10,11'), fc.constantFrom('*', '*', '1-5', '0', '0,6'))
+  .map((f) => f.join(' '));
+const cronLine = fc.oneof(anyLine, nearChangesLine);
 const targets = [5 * MIN, 30 * MIN, HOUR, 6 * HOUR, DAY] as const;
 const zones = ['Europe/London', 'America/New_York', 'UTC'] as const;
 /** Largest DST shift of each zone: a daily twin cannot stay 24h apart across it. */
@@ -132,6 +140,7 @@ describe('throttleSchedule properties', () => {
         } catch (e) {
           if (!isRedundancyError(e) || e.code !== 'CONFIG_INVALID') throw e;
           stats.refused++;
+          console.log('REFUSED', line, targetMs, zone);
           return;
         }
         stats.runs++;

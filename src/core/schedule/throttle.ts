@@ -125,7 +125,7 @@ function transitionOk(twin: Line, primary: Line, tr: ZoneTransition, targetMs: n
   const moved = instants(twin, lo, hi - 1, tr);
   if (moved.length > 0) {
     const own = new Set(instants(primary, lo, hi, tr));
-    if (!moved.every((t) => own.has(t) || true)) return false;
+    if (!moved.every((t) => own.has(t))) return false;
   }
   if (!coverage) return true;
   for (let d = Math.floor(lo / DAY); d <= Math.floor(hi / DAY); d++) if (firesOnDay(primary, d, tr) && !firesOnDay(twin, d, tr)) return false;

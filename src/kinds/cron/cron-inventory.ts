@@ -46,7 +46,7 @@ export async function inventoryCron(config: CompiledConfig, crontab?: UserCronta
     for (const file of await cronDFiles(path, skipped)) take(await readFile(file, 'utf8'), file, true, homedir());
   }
   if (source.userCrontab) {
-    const text = await (crontab ?? new UserCrontab()).read();
+    const text = await (crontab ?? userCrontab(config)).read();
     const parsed = parseCrontab(text, { file: 'crontab -l', userField: false });
     errors.push(...parsed.errors);
     for (const entry of parsed.entries) {
@@ -119,4 +119,10 @@ async function cronDFiles(path: string, skipped: CronInventory['skipped']): Prom
     else skipped.push({ file: join(path, basename(name)), reason: accepted.reason });
   }
   return files;
+}
+
+/** The crontab `sources.cron` names: the current user's, or `sources.cron.user`'s. */
+export function userCrontab(config: CompiledConfig): UserCrontab {
+  const { user } = config.sources.cron;
+  return new UserCrontab(user !== undefined ? { user } : {});
 }

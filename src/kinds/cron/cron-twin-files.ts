@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { CompiledConfig } from '../../core/config-types.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import type { CronUnit } from './cron-inventory.js';
+import { userCrontab, type CronUnit } from './cron-inventory.js';
 import { parseCrontab } from './crontab-parser.js';
-import { installBlock, removeBlock, uninstallBlock, UserCrontab, type BlockEntry, type CrontabChange } from './user-crontab.js';
+import { installBlock, removeBlock, uninstallBlock, type BlockEntry, type CrontabChange, type UserCrontab } from './user-crontab.js';
 import { wrapLine, type WrapPaths } from './wrapped-line.js';
 
 /** Absolute node, CLI and project: cron runs with a bare PATH in the home directory. */
@@ -45,7 +45,7 @@ export async function writeWrappedCrontab(file: string, entries: readonly BlockE
  * block kept for it.
  */
 export async function installCrontab(opts: { config: CompiledConfig; units: readonly CronUnit[]; backupDir: string; dryRun: boolean; crontab?: UserCrontab }): Promise<CrontabChange> {
-  const crontab = opts.crontab ?? new UserCrontab();
+  const crontab = opts.crontab ?? userCrontab(opts.config);
   const pristine = removeBlock(await crontab.read(), opts.config.cwd);
   const originals = new Map<string, string>();
   const byLine = new Map(parseCrontab(pristine, { file: 'crontab -l', userField: false }).entries.map((e) => [`${e.schedule}\0${e.command}`, e.raw]));
@@ -59,5 +59,5 @@ export async function installCrontab(opts: { config: CompiledConfig; units: read
 
 /** `stop --cleanup`: the original lines back, the block gone. */
 export function uninstallCrontab(opts: { config: CompiledConfig; backupDir: string; dryRun: boolean; crontab?: UserCrontab }): Promise<CrontabChange> {
-  return uninstallBlock({ crontab: opts.crontab ?? new UserCrontab(), project: opts.config.cwd, backupDir: opts.backupDir, dryRun: opts.dryRun });
+  return uninstallBlock({ crontab: opts.crontab ?? userCrontab(opts.config), project: opts.config.cwd, backupDir: opts.backupDir, dryRun: opts.dryRun });
 }
