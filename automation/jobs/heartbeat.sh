@@ -1,10 +1,10 @@
 #!/bin/sh
-# A job you can break on demand: `touch automation/heartbeat.fail` (rm it to mend). The twin
-# (REDUNDANCY_ROLE is not set for cron jobs; the ledger says which side ran) writes the same file.
+# A job you can break on demand: `touch automation/heartbeat.fail` makes the primary fail (rm it to
+# mend). Its twin, run by the manager with REDUNDANCY_ROLE=backup, still writes the heartbeat.
 set -eu
-if [ -e automation/heartbeat.fail ]; then
+if [ "${REDUNDANCY_ROLE:-primary}" != backup ] && [ -e automation/heartbeat.fail ]; then
   echo "heartbeat: failing on purpose (automation/heartbeat.fail)" >&2
   exit 1
 fi
 mkdir -p logs
-date -u +%Y-%m-%dT%H:%M:%SZ >> logs/heartbeat.txt
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${REDUNDANCY_ROLE:-primary}" >> logs/heartbeat.txt

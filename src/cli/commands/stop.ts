@@ -19,8 +19,13 @@ export interface StopOptions {
 
 /** Stops the manager; the active side of every unit keeps running. `--cleanup` also removes the twins. */
 export async function stopCommand(ctx: Context, opts: StopOptions): Promise<number> {
-  if (opts.cleanup) await restoreCrontab(ctx, opts);
   const pm = await connectIfRunning();
+  // Refused before anything changes: a unit on its PM2 twin keeps it.
+  const twins = opts.cleanup && pm ? await twinsToRemove(ctx, pm, opts.force === true).catch(async (error: unknown) => {
+    await pm.close();
+    throw error;
+  }) : [];
+  if (opts.cleanup) await restoreCrontab(ctx, opts);
   if (!pm) {
     ctx.say('PM2 is not running: nothing to stop');
     return 0;
@@ -31,7 +36,6 @@ export async function stopCommand(ctx: Context, opts: StopOptions): Promise<numb
       await work();
       ctx.say(what.replace(/^(\w+)/, (verb) => pastTense[verb] ?? verb));
     };
-    const twins = opts.cleanup ? await twinsToRemove(ctx, pm, opts.force === true) : [];
     const manager = (await pm.list()).find((v) => v.name === MANAGER_APP);
     if (!manager) ctx.say(`${MANAGER_APP} is not registered in PM2`);
     else if (opts.force && manager.pid > 0) {
