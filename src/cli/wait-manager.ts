@@ -1,5 +1,5 @@
 import type { HealthReport } from '../core/report-types.js';
-import { askManager } from './control-client.js';
+import { askManager } from '../daemon/control-client.js';
 
 /** Polls the control socket until the manager answers, or gives up after `timeoutMs`. */
 export async function waitForManager(socketPath: string, timeoutMs: number, alive: () => Promise<boolean>): Promise<HealthReport | undefined> {

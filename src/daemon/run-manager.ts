@@ -5,7 +5,7 @@ import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, RedundancyError } from '../core/errors.js';
 import { flushLogger, type Logger } from '../store/logger.js';
 import { acquireStateLock } from '../store/state-lock.js';
-import { askManager } from '../cli/control-client.js';
+import { askManager } from './control-client.js';
 import { openSupervisor } from './compose.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';

@@ -7,7 +7,7 @@ import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import type { Supervisor } from '../../daemon/supervisor.js';
 import { acquireStateLock, isProcessAlive } from '../../store/state-lock.js';
-import { askManager } from '../control-client.js';
+import { askManager } from '../../daemon/control-client.js';
 import { waitForManager } from '../wait-manager.js';
 import { connectIfRunning, type Context } from '../context.js';
 import { formatStatus } from '../format.js';

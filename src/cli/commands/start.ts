@@ -4,7 +4,7 @@ import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import { MANAGER_APP, managerAppSpec } from '../../daemon/manager-app.js';
 import { runManager } from '../../daemon/run-manager.js';
-import { askManager } from '../control-client.js';
+import { askManager } from '../../daemon/control-client.js';
 import { withPm2, type Context } from '../context.js';
 import { formatStatus } from '../format.js';
 import { waitForManager } from '../wait-manager.js';

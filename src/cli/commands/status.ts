@@ -4,7 +4,7 @@ import type { HealthReport } from '../../core/report-types.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
 import { readJsonFile } from '../../store/atomic-file.js';
 import { HEALTH_REPORT_FILE } from '../../store/report-writer.js';
-import { askManager } from '../control-client.js';
+import { askManager } from '../../daemon/control-client.js';
 import type { Context } from '../context.js';
 import { formatStatus } from '../format.js';
 

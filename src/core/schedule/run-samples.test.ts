@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerEvent } from '../../store/ledger.js';
+import type { LedgerEvent } from './ledger-event.js';
 import { evaluateRuns, seenLimit, slotFor, type RunCursor, type RunsInput } from './run-samples.js';
 
 const minute = 60_000;

@@ -1,4 +1,4 @@
-import type { LedgerEvent } from '../../store/ledger.js';
+import type { LedgerEvent } from './ledger-event.js';
 import type { Sample } from '../types.js';
 
 /** How far the evaluation of a unit's runs has got; saved with the unit and passed back next time. */

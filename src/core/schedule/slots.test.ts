@@ -34,7 +34,7 @@ function matches(f: CronFields, wall: number): boolean {
   return day && f.months.includes(d.getUTCMonth() + 1) && f.hours.includes(d.getUTCHours()) && f.minutes.includes(d.getUTCMinutes());
 }
 
-/** cronie's main loop: a jump forward runs fixed-time jobs of the skipped minutes; a jump back runs only wildcard jobs. */
+/** cronie's main loop (cron.c): a jump forward runs fixed-time jobs of the skipped minutes; a jump back runs only wildcard jobs. */
 function reference(s: CronSchedule, zone: string, fromMs: number, toMs: number): number[] {
   if (s.kind === 'reboot') return [];
   const f = s.fields;
@@ -45,12 +45,17 @@ function reference(s: CronSchedule, zone: string, fromMs: number, toMs: number):
   for (let t = start; t <= toMs; t += MIN) {
     const wall = wallMinute(zone, t);
     let fires = false;
-    if (wall > seen) {
+    const jump = wall - seen; // cron.c's timeDiff: wall clock minus its virtual clock
+    if (jump > 0) {
       fires = matches(f, wall);
-      for (let skipped = seen + 1; fixed && !fires && skipped < wall; skipped++) fires = matches(f, skipped);
+      const catchUp = jump <= 5 || (jump <= 180 && fixed); // a larger jump is a reset: no catch-up
+      for (let skipped = seen + 1; catchUp && !fires && skipped < wall; skipped++) fires = matches(f, skipped);
+      seen = wall;
+    } else if (jump < -180) {
+      fires = matches(f, wall); // a reset backwards: every job runs again
       seen = wall;
     } else {
-      fires = !fixed && matches(f, wall);
+      fires = !fixed && matches(f, wall); // virtual clock waits; only wildcard jobs follow the wall clock
     }
     if (fires && t > fromMs) out.push(t);
   }
@@ -60,6 +65,7 @@ function reference(s: CronSchedule, zone: string, fromMs: number, toMs: number):
 const dstDays = {
   'America/New_York': [Date.UTC(2026, 2, 8), Date.UTC(2026, 10, 1)],
   'Europe/London': [Date.UTC(2026, 2, 29), Date.UTC(2026, 9, 25)],
+  'Australia/Lord_Howe': [Date.UTC(2026, 3, 5), Date.UTC(2026, 9, 4)], // half-hour shifts
 } as const;
 
 describe('slotsBetween against the brute-force reference on DST days', () => {
@@ -94,6 +100,16 @@ describe('cronie DST rules', () => {
     expect(slotsBetween(cron('0 * * * *'), ny, Date.UTC(2026, 10, 1, 4), Date.UTC(2026, 10, 1, 7))).toEqual([
       Date.UTC(2026, 10, 1, 5), Date.UTC(2026, 10, 1, 6), Date.UTC(2026, 10, 1, 7),
     ]);
+  });
+  it('treats a jump of more than three hours as a reset: Samoa skipping 2011-12-30', () => {
+    const apia = 'Pacific/Apia';
+    const from = Date.UTC(2011, 11, 28);
+    const to = Date.UTC(2012, 0, 2);
+    for (const line of ['30 12 * * *', '0 */6 * * *']) {
+      const slots = slotsBetween(cron(line), apia, from, to, Infinity);
+      expect(iso(slots)).toEqual(iso(reference(cron(line), apia, from, to)));
+    }
+    expect(slotsBetween(cron('30 12 * * *'), apia, from, to).map((t) => new Date(t + 14 * HOUR).getUTCDate())).not.toContain(30);
   });
   it('skips the gap for wildcard lines', () => {
     expect(iso(slotsBetween(cron('15 */2 * * *'), ny, Date.UTC(2026, 2, 8, 4), Date.UTC(2026, 2, 8, 9)))).toEqual(['2026-03-08T05:15:00.000Z', '2026-03-08T08:15:00.000Z']);
@@ -172,7 +188,7 @@ const cronLine: fc.Arbitrary<string> = fc
 
 describe('slotsBetween property', () => {
   it('matches the brute-force reference over random lines, days and zones', () => {
-    const zones = ['UTC', 'America/New_York', 'Europe/London'] as const;
+    const zones = ['UTC', 'America/New_York', 'Europe/London', 'Australia/Lord_Howe'] as const;
     const allDst = Object.values(dstDays).flat();
     const day = fc.oneof(pick(allDst), fc.integer({ min: 0, max: 364 }).map((d) => Date.UTC(2026, 0, 1) + d * DAY));
     let nonEmpty = 0;

@@ -80,14 +80,18 @@ export function zoneTransitions(zone: string, fromMs: number, toMs: number): Zon
 
 /**
  * Instants at which a line fires for one wall time (ms, wall clock read as UTC), given the transition
- * nearest to it: none or one for a skipped time, one or two for a repeated one.
+ * nearest to it: none or one for a skipped time, one or two for a repeated one. cron.c measures the jump
+ * as the minutes between its virtual clock and the wall clock (shift + 1 forward, 1 - shift back): up to 5
+ * runs every skipped job at the jump, up to 180 only fixed-time ones; back by up to 180 runs only wildcard
+ * jobs until caught up; anything larger is a clock reset: skipped times are lost, repeated ones run again.
  */
 export function wallInstants(wallMs: number, fixed: boolean, tr: ZoneTransition): number[] {
   const { atMs, offsetBeforeMs: before, offsetAfterMs: after } = tr;
   if (wallMs < atMs + Math.min(before, after)) return [wallMs - before];
   if (wallMs >= atMs + Math.max(before, after)) return [wallMs - after];
-  if (after > before) return fixed ? [atMs] : []; // skipped: fixed-time lines run at the jump
-  return fixed ? [wallMs - before] : [wallMs - before, wallMs - after]; // repeated
+  const jump = (after - before) / MINUTE + 1;
+  if (jump > 1) return jump <= 5 || (jump <= 180 && fixed) ? [atMs] : [];
+  return fixed && jump >= -180 ? [wallMs - before] : [wallMs - before, wallMs - after];
 }
 
 function dayCron(fields: CronFields): Cron {
