@@ -120,6 +120,21 @@ describe('the twin scheduler', () => {
   });
 });
 
+describe('a failback trial with trialRun', () => {
+  it('runs the primary once a trial, at once, not again when the trial starts its watch', async () => {
+    const rt = runtime({ ...spec(), trialRun: true });
+    const d = rt.drivers[0]!;
+    const trial: UnitRecord = { ...initialRecord('cron:job', t0), state: { kind: 'probing', since: t0, okCount: 0, started: false }, lastTransitionAt: t0 };
+    expect(d.needed({ type: 'start-primary' }, trial)).toBe(true);
+    await d.run({ type: 'start-primary' }, trial);
+    expect(jobs.map((j) => j.side)).toEqual(['primary']);
+    const watching: UnitRecord = { ...trial, state: { kind: 'probing', since: t0 + 5, okCount: 0, started: true } };
+    expect(d.needed({ type: 'start-primary' }, watching)).toBe(false);
+    // The next trial is a new one.
+    expect(d.needed({ type: 'start-primary' }, { ...trial, lastTransitionAt: t0 + 3_600_000 })).toBe(true);
+  });
+});
+
 describe('observation from the ledger', () => {
   it('turns finished runs and missed slots into samples, each counted once, and keeps the cursor', async () => {
     const rt = runtime();

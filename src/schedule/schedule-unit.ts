@@ -67,7 +67,9 @@ export class ScheduledUnitDriver implements UnitDriver {
   private ledgerStamp = '';
   private lastRun: { primary?: LastRun; twin?: LastRun } = {};
   private nextDue: number | undefined;
-  private trialRunDone = false;
+  /** The failback trial (by its start) whose trial run was started: one run a trial. */
+  private trialRunFor: number | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly spec: ScheduledUnitSpec,
@@ -108,7 +110,7 @@ export class ScheduledUnitDriver implements UnitDriver {
       case 'stop-twin':
         return this.twinOn || this.runner.running(this.unit.id);
       case 'start-primary':
-        return record.state.kind === 'probing' && this.spec.trialRun && !this.trialRunDone;
+        return record.state.kind === 'probing' && this.spec.trialRun && this.trialRunFor !== record.lastTransitionAt;
       case 'restore-primary':
         return false;
     }
@@ -136,8 +138,9 @@ export class ScheduledUnitDriver implements UnitDriver {
         this.runner.rearm();
         return this.runner.running(this.unit.id) ? 'pending' : undefined;
       case 'start-primary':
-        this.trialRunDone = true;
-        if (record.state.kind === 'probing') this.runner.runNow(this.spec, 'primary', 'failback trial run');
+        if (record.state.kind !== 'probing') return;
+        this.trialRunFor = record.lastTransitionAt ?? undefined;
+        this.runner.runNow(this.spec, 'primary', 'failback trial run');
         return;
       case 'restore-primary':
         return;
@@ -204,8 +207,12 @@ export class ScheduledUnitDriver implements UnitDriver {
     const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2 });
     this.events = read.events;
     this.ledgerStamp = stamp;
-    // Said once per damaged line: the stamp keeps an unchanged file from being read again.
-    for (const warning of read.warnings) this.warn(warning);
+    // Said once per damaged line, however often the file is read again.
+    for (const warning of read.warnings) {
+      if (this.warned.has(warning)) continue;
+      this.warned.add(warning);
+      this.warn(warning);
+    }
   }
 }
 

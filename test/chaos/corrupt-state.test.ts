@@ -18,7 +18,7 @@ const damages: Array<{ name: string; damage: (text: string) => string }> = [
   { name: 'garbage', damage: () => '\u0000\u0007{{ not json at all' },
   { name: 'truncated', damage: (text) => text.slice(0, Math.floor(text.length / 2)) },
   { name: 'empty', damage: () => '' },
-  { name: 'another version', damage: (text) => text.replace(/"version":\s*1/, '"version": 99') },
+  { name: 'another version', damage: (text) => text.replace(/"version":\s*2/, '"version": 99') },
 ];
 
 async function quarantined(project: ChaosProject): Promise<string[]> {

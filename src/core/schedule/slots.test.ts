@@ -109,7 +109,8 @@ describe('cronie DST rules', () => {
       const slots = slotsBetween(cron(line), apia, from, to, Infinity);
       expect(iso(slots)).toEqual(iso(reference(cron(line), apia, from, to)));
     }
-    expect(slotsBetween(cron('30 12 * * *'), apia, from, to).map((t) => new Date(t + 14 * HOUR).getUTCDate())).not.toContain(30);
+    const localDate = new Intl.DateTimeFormat('en-CA', { timeZone: apia, dateStyle: 'short' });
+    expect(slotsBetween(cron('30 12 * * *'), apia, from, to).map((t) => localDate.format(t))).toEqual(['2011-12-28', '2011-12-29', '2011-12-31', '2012-01-01', '2012-01-02']);
   });
   it('skips the gap for wildcard lines', () => {
     expect(iso(slotsBetween(cron('15 */2 * * *'), ny, Date.UTC(2026, 2, 8, 4), Date.UTC(2026, 2, 8, 9)))).toEqual(['2026-03-08T05:15:00.000Z', '2026-03-08T08:15:00.000Z']);
@@ -205,7 +206,7 @@ describe('slotsBetween property', () => {
           expect(previousSlot(s, zone, to)).toBe(got[got.length - 1]);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 120 },
     );
     expect(nonEmpty).toBeGreaterThan(30);
   });

@@ -96,7 +96,8 @@ export function wallInstants(wallMs: number, fixed: boolean, tr: ZoneTransition)
 
 function dayCron(fields: CronFields): Cron {
   const days = [fields.daysOfMonth, fields.months, fields.daysOfWeek].map((v) => v.join(',')).join(' ');
-  // cronie ANDs the day fields when either starts with '*', and ORs them otherwise.
+  // cronie ANDs the day fields when either starts with '*', and ORs them otherwise. utcOffset 0 keeps croner
+  // on plain UTC arithmetic (no DST rule of its own, whatever the process's zone): it only picks wall days.
   return new Cron(`0 0 ${days}`, { utcOffset: 0, domAndDow: fields.domStar || fields.dowStar, paused: true, mode: '5-part' });
 }
 

@@ -34,7 +34,7 @@ interface Days {
   gap: number;
 }
 interface Line {
-  fields: CronFields;
+  /** wall times of a firing day, ms after midnight */
   times: number[];
   fixed: boolean;
   days: Days;
@@ -66,7 +66,7 @@ function daysOf(f: CronFields): Days {
   return { fires, gap };
 }
 
-const lineOf = (fields: CronFields, days: Days): Line => ({ fields, times: timesOfDay(fields), fixed: isFixedTime(fields), days });
+const lineOf = (fields: CronFields, days: Days): Line => ({ times: timesOfDay(fields), fixed: isFixedTime(fields), days });
 
 /** Gaps without clock changes: within a day, and from a day's last firing to the next firing day's first. */
 function baseGapOk(l: Line, targetMs: number): boolean {

@@ -2,7 +2,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { unitConfig, type CompiledConfig } from '../../core/config-types.js';
-import { RedundancyError } from '../../core/errors.js';
+import { isRedundancyError, RedundancyError } from '../../core/errors.js';
+import { isUnsatisfiable } from '../../core/schedule/cron-fields.js';
 import type { UnitBase } from '../../core/types.js';
 import { parseCrontab, type CronEntry, type CronParseError } from './crontab-parser.js';
 import { cronDFileAccepted, nameUnits } from './unit-names.js';
@@ -46,7 +47,11 @@ export async function inventoryCron(config: CompiledConfig, crontab?: UserCronta
     for (const file of await cronDFiles(path, skipped)) take(await readFile(file, 'utf8'), file, true, homedir());
   }
   if (source.userCrontab) {
-    const text = await (crontab ?? userCrontab(config)).read();
+    const text = await (crontab ?? userCrontab(config)).read().catch((error: unknown) => {
+      // Asked for in the config, so a missing cron is a configuration problem, said in one line.
+      if (isRedundancyError(error) && error.code === 'IO') throw new RedundancyError('CONFIG_INVALID', `${config.file ?? 'redundancy.config.yaml'}: sources.cron.userCrontab is true, but ${error.message}`);
+      throw error;
+    });
     const parsed = parseCrontab(text, { file: 'crontab -l', userField: false });
     errors.push(...parsed.errors);
     for (const entry of parsed.entries) {
@@ -62,7 +67,14 @@ export async function inventoryCron(config: CompiledConfig, crontab?: UserCronta
     }
   }
   const warnings = reportErrors(errors, source.skipInvalid);
-  return { units: toUnits(config, found), skipped, warnings };
+  const units = toUnits(config, found);
+  // Watched all the same (it has no slot to miss), but said: a line that never fires is a mistake.
+  for (const u of units) {
+    if (u.entry.parsed.kind === 'cron' && isUnsatisfiable(u.entry.parsed.fields)) {
+      warnings.push(`${u.source.file}:${u.source.line}: ${u.id}: '${u.schedule}' never fires (no month has that day)`);
+    }
+  }
+  return { units, skipped, warnings };
 }
 
 function toUnits(config: CompiledConfig, found: ReadonlyArray<{ entry: CronEntry; cwd: string; wrappedId?: string }>): CronUnit[] {

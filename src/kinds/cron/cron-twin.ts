@@ -1,5 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
-import { throttleSchedule } from '../../core/schedule/throttle.js';
+import { errorMessage } from '../../core/errors.js';
+import type { CronSchedule } from '../../core/schedule/cron-fields.js';
+import { throttleSchedule, type ThrottledSchedule } from '../../core/schedule/throttle.js';
 import type { ScheduledUnitSpec, ZonedSchedule } from '../../schedule/schedule-unit.js';
 import type { UnitPolicy } from '../../core/failover.js';
 import type { CronUnit } from './cron-inventory.js';
@@ -18,7 +20,7 @@ export interface CronTwinPlan {
 /** Pure: the same command, env lines and shell, on a schedule thinned to at least `throttleMs` between firings. */
 export function planCronTwin(unit: CronUnit, throttleMs: number): CronTwinPlan {
   const { entry } = unit;
-  const throttled = throttleSchedule(entry.parsed, throttleMs, entry.tz);
+  const throttled = throttleOrKeep(entry.parsed, entry.schedule, throttleMs, entry.tz);
   const notes = [throttled.note, `timeout ${formatDuration(throttleMs)} (the throttle interval); no overlap: a firing while a run is under way is skipped`];
   if (entry.parsed.kind === 'reboot') notes.push('@reboot: the twin runs once at failover');
   if (entry.tz) notes.push(`CRON_TZ=${entry.tz}`);
@@ -31,6 +33,15 @@ export function planCronTwin(unit: CronUnit, throttleMs: number): CronTwinPlan {
     notes,
     zoned,
   };
+}
+
+/** A line no thinner schedule can serve keeps its own: a twin at the primary's pace beats none. */
+function throttleOrKeep(parsed: CronSchedule, expr: string, throttleMs: number, tz: string | undefined): ThrottledSchedule {
+  try {
+    return throttleSchedule(parsed, throttleMs, tz);
+  } catch (error) {
+    return { schedule: parsed, expr, changed: false, note: `not throttled (${errorMessage(error)})` };
+  }
 }
 
 /** What the manager needs to watch the line and run its twin. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
 /**
- * Reads a state file over and over while a test runs: every read must be a valid version-1 state
+ * Reads a state file over and over while a test runs: every read must be a valid version-2 state
  * holding every unit it is told about (once a file exists). Collects violations, never throws.
  */
 export class StateWatcher {
@@ -57,7 +57,7 @@ export class StateWatcher {
     } catch (error) {
       return `not JSON (${(error as Error).message}): ${JSON.stringify(text.slice(0, 80))}`;
     }
-    if (value.version !== 1) return `version ${JSON.stringify(value.version)}`;
+    if (value.version !== 2) return `version ${JSON.stringify(value.version)}`;
     if (typeof value.units !== 'object' || value.units === null) return 'no units map';
     const missing = this.unitIds.filter((id) => typeof value.units![id]?.state?.kind !== 'string');
     return missing.length > 0 ? `units lost from the state: ${missing.join(', ')}` : undefined;
