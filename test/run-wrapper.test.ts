@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import ts from 'typescript';
+import { transpileSources } from './helpers/transpile.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decideGate, runRecorded, type RunRecordedOptions } from '../src/schedule/run-wrapper.js';
 import { Ledger, type LedgerEvent } from '../src/store/ledger.js';
 import { isProcessAlive } from './helpers/pm2-home.js';
-import { repoRoot } from './helpers/project.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const node = process.execPath;
@@ -18,20 +17,6 @@ let build: string;
 const spawned: ResultPromise[] = [];
 const strayPids: number[] = [];
 
-/** The wrapper's modules as plain JS in a temp dir, for wrapper processes: no fresh `dist/` needed. */
-async function transpile(files: string[]): Promise<string> {
-  const out = await mkdtemp(join(tmpdir(), 'redundancy-wrapper-build-'));
-  await writeFile(join(out, 'package.json'), '{"type":"module"}');
-  await symlink(join(repoRoot, 'node_modules'), join(out, 'node_modules'));
-  for (const file of files) {
-    const source = await readFile(join(repoRoot, 'src', file), 'utf8');
-    const options = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 };
-    const target = join(out, file.replace(/\.ts$/, '.js'));
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, ts.transpileModule(source, { compilerOptions: options }).outputText);
-  }
-  return out;
-}
 
 /** `redundancy run` as a process of its own: runRecorded, then exit with its code. SIGUSR2 makes it exit at once. */
 function spawnWrapper(command: string[]): ResultPromise {
@@ -76,7 +61,7 @@ function options(over: Partial<RunRecordedOptions>): RunRecordedOptions {
 }
 
 beforeAll(async () => {
-  build = await transpile(['schedule/run-wrapper.ts', 'store/ledger.ts', 'core/errors.ts', 'core/duration.ts']);
+  build = await transpileSources(['schedule/run-wrapper.ts', 'store/ledger.ts', 'core/errors.ts', 'core/duration.ts'], 'wrapper');
 });
 
 afterAll(async () => {

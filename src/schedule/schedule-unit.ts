@@ -70,6 +70,7 @@ export class ScheduledUnitDriver implements UnitDriver {
   /** The failback trial (by its start) whose trial run was started: one run a trial. */
   private trialRunFor: number | undefined;
   private readonly warned = new Set<string>();
+  private shownNext: { value: number | undefined } | undefined;
 
   constructor(
     readonly spec: ScheduledUnitSpec,
@@ -152,7 +153,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     const primaryOk = this.lastRun.primary?.ok !== false;
     const twinRunning = this.runner.running(this.unit.id);
     const twinStatus = twinRunning ? 'running' : this.twinOn ? (this.spec.twin.schedule ? 'scheduled' : 'on demand') : 'off';
-    const next = this.spec.primary && nextSlot(this.spec.primary.parsed, this.spec.primary.tz, now);
+    const next = this.nextSlotAfter(now);
     const latest = [this.lastRun.primary && { ...this.lastRun.primary, side: 'primary' as const }, this.lastRun.twin && { ...this.lastRun.twin, side: 'twin' as const }]
       .filter((r) => r !== undefined)
       .sort((a, b) => b.at - a.at)[0];
@@ -168,6 +169,17 @@ export class ScheduledUnitDriver implements UnitDriver {
       twin: { name: this.spec.twin.name, status: twinStatus, ok: this.twinOn && this.lastRun.twin?.ok !== false },
       runs,
     };
+  }
+
+  /** The primary's next slot, computed again only once it has passed: the report asks every round. */
+  private nextSlotAfter(now: number): number | undefined {
+    const primary = this.spec.primary;
+    if (!primary) return undefined;
+    // A line with no next slot (@reboot, never fires) has none later either.
+    if (!this.shownNext || (this.shownNext.value !== undefined && this.shownNext.value <= now)) {
+      this.shownNext = { value: nextSlot(primary.parsed, primary.tz, now) };
+    }
+    return this.shownNext.value;
   }
 
   rebuild(now: number): UnitRecord {

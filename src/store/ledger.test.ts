@@ -1,34 +1,16 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import ts from 'typescript';
+import { transpileSources } from '../../test/helpers/transpile.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedundancyError } from '../core/errors.js';
 import { Ledger, ledgerFileName, newRunId, type LedgerEvent } from './ledger.js';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
 let dir: string;
 let build: string;
 
-/**
- * The children import the real module, transpiled to plain JS in a temp dir: no dependence on a
- * fresh `dist/` (which a full build of the whole tree would have to make first).
- */
-async function transpile(files: string[]): Promise<string> {
-  const out = await mkdtemp(join(tmpdir(), 'redundancy-ledger-build-'));
-  await writeFile(join(out, 'package.json'), '{"type":"module"}');
-  await symlink(join(repoRoot, 'node_modules'), join(out, 'node_modules'));
-  for (const file of files) {
-    const source = await readFile(join(repoRoot, 'src', file), 'utf8');
-    const options = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 };
-    const target = join(out, file.replace(/\.ts$/, '.js'));
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, ts.transpileModule(source, { compilerOptions: options }).outputText);
-  }
-  return out;
-}
 
 function event(over: Partial<LedgerEvent> = {}): LedgerEvent {
   return {
@@ -70,7 +52,7 @@ async function appendFromProcesses(writers: number, lines: number, opts: { maxBy
 }
 
 beforeAll(async () => {
-  build = await transpile(['store/ledger.ts', 'core/errors.ts']);
+  build = await transpileSources(['store/ledger.ts', 'core/errors.ts'], 'ledger');
 });
 
 afterAll(async () => {
