@@ -1,5 +1,5 @@
 import { RedundancyError } from '../../core/errors.js';
-import { planUnitTwins } from '../../daemon/compose.js';
+import { planCronTwins, planScriptTwins, planUnitTwins } from '../../daemon/compose.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
 import { loadInventory } from '../../daemon/inventory.js';
 import { MANAGER_APP, managerAppSpec } from '../../daemon/manager-app.js';
@@ -15,6 +15,9 @@ export async function startCommand(ctx: Context, opts: { foreground?: boolean; d
   if (opts.dryRun) {
     for (const plan of planUnitTwins(ctx.config, fileUnits)) {
       ctx.say(`would supervise ${plan.unitId} (start it if PM2 does not know it) and register ${plan.twin.name} stopped`);
+    }
+    for (const plan of [...planCronTwins(ctx.config, fileUnits), ...planScriptTwins(ctx.config, fileUnits)]) {
+      ctx.say(`would watch ${plan.unitId} through its ledger; its twin ${plan.twin.name} runs ${plan.twin.schedule ?? 'on demand'} while on it`);
     }
     ctx.say(opts.foreground ? 'would run the manager in this process' : `would start ${MANAGER_APP} under PM2`);
     return 0;
@@ -42,8 +45,10 @@ export async function startCommand(ctx: Context, opts: { foreground?: boolean; d
         `${MANAGER_APP} did not come up within 30s; see \`pm2 logs ${MANAGER_APP}\` and ${ctx.config.logsDir}/redundancy.log`,
       );
     }
-    const twins = report.units.map((u) => u.twin.name).join(', ') || 'none';
-    ctx.result(report, `${MANAGER_APP} started (pid ${report.manager.pid}); twins registered: ${twins}\n\n${formatStatus(report, true, Date.now())}`);
+    const twins = report.units.filter((u) => u.kind === 'pm2').map((u) => u.twin.name).join(', ') || 'none';
+    const scheduled = report.units.filter((u) => u.runs !== undefined).length;
+    const also = scheduled > 0 ? `; ${scheduled} cron and script units watched through their ledger` : '';
+    ctx.result(report, `${MANAGER_APP} started (pid ${report.manager.pid}); twins registered: ${twins}${also}\n\n${formatStatus(report, true, Date.now())}`);
     return 0;
   });
 }

@@ -62,17 +62,21 @@ function transitionBetween(zone: string, loMs: number, hiMs: number): ZoneTransi
 
 const transitionCache = new Map<string, ZoneTransition[]>();
 
-/** Offset changes in [fromMs, toMs), found by daily probes: zones do not change twice within a day. */
+/** Offset changes in [fromMs, toMs), found by weekly probes: a zone does not change and change back within a week. */
 export function zoneTransitions(zone: string, fromMs: number, toMs: number): ZoneTransition[] {
   const key = `${zone}|${fromMs}|${toMs}`;
   const cached = transitionCache.get(key);
   if (cached) return cached;
   const found: ZoneTransition[] = [];
-  let previous = zoneOffsetMs(zone, fromMs);
-  for (let at = fromMs + DAY; at - DAY < toMs; at += DAY) {
-    const offset = zoneOffsetMs(zone, at);
-    if (offset !== previous) found.push(transitionBetween(zone, at - DAY, at));
-    previous = offset;
+  for (let lo = fromMs; lo < toMs; ) {
+    const hi = Math.min(lo + 7 * DAY, toMs);
+    if (zoneOffsetMs(zone, hi) === zoneOffsetMs(zone, lo)) {
+      lo = hi;
+      continue;
+    }
+    const tr = transitionBetween(zone, lo, hi);
+    found.push(tr);
+    lo = tr.atMs; // another change may follow within the same week
   }
   transitionCache.set(key, found);
   return found;

@@ -27,10 +27,16 @@ const HORIZON_FROM = Date.UTC(2020, 0, 1);
 const HORIZON_TO = Date.UTC(2048, 0, 1);
 /** Firings further than this from a transition cannot bring a gap under any target we thin for. */
 const SEARCH_DAYS = 400;
+/** Days (since the epoch, on the wall calendar) whose firing is looked at: the horizon and the search around it. */
+const SPAN_FROM = HORIZON_FROM / DAY - SEARCH_DAYS;
+const SPAN_TO = HORIZON_TO / DAY + SEARCH_DAYS;
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 interface Days {
+  /** firing days in the span, ascending */
+  list: number[];
   fires(day: number): boolean;
-  /** fewest days between two consecutive firing days in the horizon (Infinity for one or none) */
+  /** fewest days between two consecutive firing days (Infinity for one or none) */
   gap: number;
 }
 interface Line {
@@ -40,30 +46,28 @@ interface Line {
   days: Days;
 }
 
+/** The firing days in the span, walking the calendar once with counters (cronie's OR/AND day rule). */
 function daysOf(f: CronFields): Days {
-  const dom = new Set(f.daysOfMonth);
-  const dow = new Set(f.daysOfWeek);
-  const months = new Set(f.months);
+  const flags = (values: number[], size: number): Uint8Array => values.reduce((a, v) => ((a[v] = 1), a), new Uint8Array(size));
+  const [month, dom, dow] = [flags(f.months, 13), flags(f.daysOfMonth, 32), flags(f.daysOfWeek, 7)];
   const and = f.domStar || f.dowStar;
-  const memo = new Map<number, boolean>();
-  const fires = (day: number): boolean => {
-    let hit = memo.get(day);
-    if (hit === undefined) {
-      const d = new Date(day * DAY);
-      const a = dom.has(d.getUTCDate());
-      const b = dow.has(d.getUTCDay());
-      hit = months.has(d.getUTCMonth() + 1) && (and ? a && b : a || b);
-      memo.set(day, hit);
-    }
-    return hit;
-  };
+  const bits = new Uint8Array(SPAN_TO - SPAN_FROM);
+  const list: number[] = [];
   let gap = Infinity;
-  for (let d = HORIZON_FROM / DAY, last = -Infinity; d < HORIZON_TO / DAY && gap > 1; d++) {
-    if (!fires(d)) continue;
-    gap = Math.min(gap, d - last);
-    last = d;
+  const start = new Date(SPAN_FROM * DAY);
+  let [y, m, d, w] = [start.getUTCFullYear(), start.getUTCMonth() + 1, start.getUTCDate(), start.getUTCDay()];
+  for (let day = SPAN_FROM; day < SPAN_TO; day++) {
+    if (month[m] && (and ? dom[d] && dow[w] : dom[d] || dow[w])) {
+      bits[day - SPAN_FROM] = 1;
+      if (list.length > 0) gap = Math.min(gap, day - list[list.length - 1]!);
+      list.push(day);
+    }
+    w = (w + 1) % 7;
+    const leap = m === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 1 : 0;
+    if (++d > MONTH_DAYS[m - 1]! + leap) [d, m] = [1, m + 1];
+    if (m > 12) [m, y] = [1, y + 1];
   }
-  return { fires, gap };
+  return { list, gap, fires: (day) => bits[day - SPAN_FROM] === 1 };
 }
 
 const lineOf = (fields: CronFields, days: Days): Line => ({ times: timesOfDay(fields), fixed: isFixedTime(fields), days });
@@ -75,22 +79,29 @@ function baseGapOk(l: Line, targetMs: number): boolean {
   return l.days.gap * DAY - (times[times.length - 1]! - times[0]!) >= targetMs;
 }
 
-function lastWallBefore(l: Line, wall: number): number | undefined {
-  const first = Math.floor((wall - 1) / DAY);
-  for (let d = first; d > first - SEARCH_DAYS; d--) {
-    if (!l.days.fires(d)) continue;
-    for (let i = l.times.length - 1; i >= 0; i--) if (d * DAY + l.times[i]! < wall) return d * DAY + l.times[i]!;
+/** Index of the first firing day after `day` (binary search). */
+function firingDayAfter(list: number[], day: number): number {
+  let [lo, hi] = [0, list.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! <= day) lo = mid + 1;
+    else hi = mid;
   }
-  return undefined;
+  return lo;
+}
+
+function lastWallBefore(l: Line, wall: number): number | undefined {
+  const day = Math.floor((wall - 1) / DAY);
+  if (l.days.fires(day)) for (let i = l.times.length - 1; i >= 0; i--) if (day * DAY + l.times[i]! < wall) return day * DAY + l.times[i]!;
+  const before = l.days.list[firingDayAfter(l.days.list, day - 1) - 1];
+  return before === undefined || day - before > SEARCH_DAYS ? undefined : before * DAY + l.times[l.times.length - 1]!;
 }
 
 function firstWallFrom(l: Line, wall: number): number | undefined {
-  const first = Math.floor(wall / DAY);
-  for (let d = first; d < first + SEARCH_DAYS; d++) {
-    if (!l.days.fires(d)) continue;
-    for (const t of l.times) if (d * DAY + t >= wall) return d * DAY + t;
-  }
-  return undefined;
+  const day = Math.floor(wall / DAY);
+  if (l.days.fires(day)) for (const t of l.times) if (day * DAY + t >= wall) return day * DAY + t;
+  const after = l.days.list[firingDayAfter(l.days.list, day)];
+  return after === undefined || after - day > SEARCH_DAYS ? undefined : after * DAY + l.times[0]!;
 }
 
 /** Instants of the wall times in [fromWall, toWall], ascending, unique. */
@@ -241,9 +252,11 @@ export function throttleSchedule(schedule: CronSchedule, targetMs: number, tz?: 
   // First keep a firing on every day the primary fires; failing that, accept losing one on a clock-change day.
   for (const coverage of daily ? [true, false] : [false]) {
     for (const { fields, fewerDays } of candidates(f, targetMs)) {
-      if ((coverage && fewerDays) || !accepts(lineOf(fields, daysFor(fields)), primary, transitions, targetMs, coverage)) continue;
+      const line = lineOf(fields, daysFor(fields));
+      if ((coverage && fewerDays) || !accepts(line, primary, transitions, targetMs, coverage)) continue;
       const twinExpr = formatCronFields(fields);
-      const caveat = fewerDays ? '; on fewer weekdays' : daily && !coverage ? '; may skip a day when the clock changes' : '';
+      const skipsDay = !coverage && !transitions.every((tr) => transitionOk(line, primary, tr, targetMs, true));
+      const caveat = fewerDays ? '; on fewer weekdays' : skipsDay ? '; may skip a day when the clock changes' : '';
       return { schedule: { kind: 'cron', expr: twinExpr, fields }, expr: twinExpr, changed: true, note: `${expr} -> ${twinExpr} (at least ${apart} apart${caveat})` };
     }
   }
