@@ -65,7 +65,10 @@ export class ScheduledUnitDriver implements UnitDriver {
   nextTwinAt: number | undefined;
   private events: LedgerEvent[] = [];
   private ledgerStamp = '';
-  private lastRun: { primary?: LastRun; twin?: LastRun } = {};
+  private primaryLastRun: LastRun | undefined;
+  private twinLastRun: LastRun | undefined;
+  /** A run of either side has started and not ended: it is timed every round (overrun). */
+  private openRun = false;
   private nextDue: number | undefined;
   /** The failback trial (by its start) whose trial run was started: one run a trial. */
   private trialRunFor: number | undefined;
@@ -86,20 +89,24 @@ export class ScheduledUnitDriver implements UnitDriver {
   }
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
-    await this.readLedger();
-    const start: RunCursor = isCursor(record.cursor) ? record.cursor : { judgedThrough: now, seen: [] };
+    const reread = await this.readLedger();
+    if (reread) this.twinLastRun = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } }).lastRun;
+    const saved = isCursor(record.cursor) ? record.cursor : undefined;
+    const start: RunCursor = saved ?? { judgedThrough: now, seen: [] };
     const watched = primaryWatched.has(record.state.kind) || (record.state.kind === 'probing' && record.state.started);
-    const due = watched && this.spec.primary ? this.dueSlots(start.judgedThrough, now) : [];
-    const primary = evaluateRuns({ side: 'primary', slots: due, events: this.events, now, ...this.timing, cursor: start });
-    const twin = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } });
-    this.lastRun = { primary: primary.lastRun, twin: twin.lastRun };
-    if (!watched) {
-      // Slots that came while the primary was not the active side are nobody's misses; its runs then are not its samples.
-      const cursor: RunCursor = { judgedThrough: Math.max(start.judgedThrough, now - this.timing.graceMs), seen: primary.cursor.seen };
-      return { events: [], cursor: sameCursor(cursor, record.cursor) ? record.cursor : cursor };
-    }
-    const events = primary.samples.map((sample) => ({ type: 'sample' as const, sample }));
-    return { events, cursor: sameCursor(primary.cursor, record.cursor) ? record.cursor : primary.cursor };
+    // Not the active side: nothing of the primary is judged, and the cursor stays (no state write a round).
+    if (!watched) return { events: [], cursor: saved ?? start };
+    // Slots and runs from before the primary became the active side again are nobody's samples.
+    const watchedSince = record.state.since;
+    const after = Math.max(start.judgedThrough, watchedSince);
+    const due = this.spec.primary ? this.dueSlots(after, now) : [];
+    // A quiet unit costs a stat a round: nothing new in the ledger, no slot due, no run to time.
+    if (!reread && due.length === 0 && !this.openRun && saved) return { events: [] };
+    const events = this.events.filter((e) => e.side === 'primary' && e.at >= watchedSince);
+    const primary = evaluateRuns({ side: 'primary', slots: due, events, now, ...this.timing, cursor: { ...start, judgedThrough: after } });
+    if (primary.lastRun) this.primaryLastRun = primary.lastRun;
+    const samples = primary.samples.map((sample) => ({ type: 'sample' as const, sample }));
+    return { events: samples, cursor: sameCursor(primary.cursor, record.cursor) ? record.cursor : primary.cursor };
   }
 
   needed(effect: Effect, record: UnitRecord): boolean {
@@ -150,11 +157,11 @@ export class ScheduledUnitDriver implements UnitDriver {
 
   sides(record: UnitRecord, now: number): UnitSides {
     const onTwin = record.state.kind === 'backup' || record.state.kind === 'failing-over';
-    const primaryOk = this.lastRun.primary?.ok !== false;
+    const primaryOk = this.primaryLastRun?.ok !== false;
     const twinRunning = this.runner.running(this.unit.id);
     const twinStatus = twinRunning ? 'running' : this.twinOn ? (this.spec.twin.schedule ? 'scheduled' : 'on demand') : 'off';
     const next = this.nextSlotAfter(now);
-    const latest = [this.lastRun.primary && { ...this.lastRun.primary, side: 'primary' as const }, this.lastRun.twin && { ...this.lastRun.twin, side: 'twin' as const }]
+    const latest = [this.primaryLastRun && { ...this.primaryLastRun, side: 'primary' as const }, this.twinLastRun && { ...this.twinLastRun, side: 'twin' as const }]
       .filter((r) => r !== undefined)
       .sort((a, b) => b.at - a.at)[0];
     const runs: RunsReport = {
@@ -166,7 +173,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     };
     return {
       primary: { name: this.unit.name, status: onTwin ? 'gate closed' : 'gate open', ok: !onTwin && primaryOk },
-      twin: { name: this.spec.twin.name, status: twinStatus, ok: this.twinOn && this.lastRun.twin?.ok !== false },
+      twin: { name: this.spec.twin.name, status: twinStatus, ok: this.twinOn && this.twinLastRun?.ok !== false },
       runs,
     };
   }
@@ -212,19 +219,22 @@ export class ScheduledUnitDriver implements UnitDriver {
   }
 
   /** Re-reads the unit's ledger only when the file changed: a stat a round for a quiet unit. */
-  async readLedger(): Promise<void> {
+  async readLedger(): Promise<boolean> {
     const info = await stat(this.ledger.fileFor(this.unit.id)).catch(() => undefined);
     const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}` : 'none';
-    if (stamp === this.ledgerStamp) return;
+    if (stamp === this.ledgerStamp) return false;
     const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2 });
     this.events = read.events;
     this.ledgerStamp = stamp;
+    const ended = new Set(read.events.filter((e) => e.event === 'end' || e.event === 'interrupted').map((e) => e.run));
+    this.openRun = read.events.some((e) => e.event === 'start' && !ended.has(e.run));
     // Said once per damaged line, however often the file is read again.
     for (const warning of read.warnings) {
       if (this.warned.has(warning)) continue;
       this.warned.add(warning);
       this.warn(warning);
     }
+    return true;
   }
 }
 

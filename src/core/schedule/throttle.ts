@@ -70,7 +70,20 @@ function daysOf(f: CronFields): Days {
   return { list, gap, fires: (day) => bits[day - SPAN_FROM] === 1 };
 }
 
-const lineOf = (fields: CronFields, days: Days): Line => ({ times: timesOfDay(fields), fixed: isFixedTime(fields), days });
+const daysCache = new Map<string, Days>();
+/** Day patterns repeat across a crontab (most lines fire daily): computed once each, a bounded number kept. */
+function daysFor(f: CronFields): Days {
+  const key = `${f.daysOfMonth.join()} ${f.months.join()} ${f.daysOfWeek.join()} ${f.domStar || f.dowStar}`;
+  let days = daysCache.get(key);
+  if (days === undefined) {
+    if (daysCache.size >= 256) daysCache.clear();
+    days = daysOf(f);
+    daysCache.set(key, days);
+  }
+  return days;
+}
+
+const lineOf = (fields: CronFields): Line => ({ times: timesOfDay(fields), fixed: isFixedTime(fields), days: daysFor(fields) });
 
 /** Gaps without clock changes: within a day, and from a day's last firing to the next firing day's first. */
 function baseGapOk(l: Line, targetMs: number): boolean {
@@ -160,18 +173,19 @@ function greedy(values: number[], size: number, gap: number, start: number): num
   return kept.sort((a, b) => a - b);
 }
 
-/** Thinned sets, best first: an even `0,n,2n..` set when it keeps as many values as the greedy one, then greedy from each value. */
-function thinned(values: number[], size: number, gap: number): number[][] {
-  const options = values.map((start) => greedy(values, size, gap, start));
+/** Thinned sets, best first: an even `0,n,2n..` set when it keeps as many values as greedy from the first
+ * value, then that greedy set, then (with `rotations`) greedy from each other value. */
+function* thinned(values: number[], size: number, gap: number, rotations: boolean): Generator<number[]> {
+  const first = greedy(values, size, gap, values[0]!);
   for (let n = Math.max(gap, 1); n < size; n++) {
     const even = Array.from({ length: Math.ceil(size / n) }, (_, i) => i * n);
-    if (size % n === 0 && even.length >= options[0]!.length && even.every((v) => values.includes(v))) {
-      options.unshift(even);
+    if (size % n === 0 && even.length >= first.length && even.every((v) => values.includes(v))) {
+      yield even;
       break;
     }
   }
-  const seen = new Set<string>();
-  return options.filter((o) => !seen.has(o.join()) && seen.add(o.join()));
+  yield first;
+  if (rotations) for (const start of values.slice(1)) yield greedy(values, size, gap, start);
 }
 
 /** `0,n,2n..` below size: prints as '*' or '*\/n'. */
@@ -200,27 +214,36 @@ interface Candidate {
   fewerDays: boolean;
 }
 
+/** Hour sets at least g hours apart for g = g0..24, each set once: thinner only as far as needed. */
+function* hourSets(hours: number[], g0: number): Generator<number[]> {
+  const seen = new Set<string>();
+  for (let g = g0; g <= 24; g++) {
+    for (const set of thinned(hours, 24, g, true)) {
+      const key = set.join();
+      if (!seen.has(key)) yield set;
+      seen.add(key);
+    }
+  }
+}
+
 /** Candidates in order of preference: hours thinned only as far as needed, then one weekday dropped, then spaced weekdays. */
 function* candidates(f: CronFields, targetMs: number): Generator<Candidate> {
   const step = Math.ceil(targetMs / MINUTE);
-  const minutes = step >= 60 ? [f.minutes[0]!] : thinned(f.minutes, 60, step)[0]!;
-  const hourSets: number[][] = [];
-  const seen = new Set<string>();
-  for (let g = step <= 60 ? 1 : Math.ceil(targetMs / HOUR); g <= 24; g++) {
-    for (const hours of thinned(f.hours, 24, g)) if (!seen.has(hours.join()) && seen.add(hours.join())) hourSets.push(hours);
-  }
-  const each = function* (daysOfWeek: number[], times: [number[], number[]][], fewerDays: boolean): Generator<Candidate> {
+  const minutes = step >= 60 ? [f.minutes[0]!] : thinned(f.minutes, 60, step, false).next().value!;
+  const g0 = step <= 60 ? 1 : Math.ceil(targetMs / HOUR);
+  const each = function* (daysOfWeek: number[], times: Iterable<[number[], number[]]>, fewerDays: boolean): Generator<Candidate> {
     for (const [m, h] of times) for (const fields of variants(f, m, h, daysOfWeek)) yield { fields, fewerDays };
   };
-  yield* each(f.daysOfWeek, hourSets.map((h) => [minutes, h]), false);
+  const thinnedTimes = function* (): Generator<[number[], number[]]> {
+    for (const h of hourSets(f.hours, g0)) yield [minutes, h];
+  };
+  yield* each(f.daysOfWeek, thinnedTimes(), false);
   if (!f.domStar && !f.dowStar) return; // both day fields restricted: cronie ORs them, so dropping weekdays leaves the dates
   // Clock changes fall on the same weekday in most zones: a day without them may keep the rest daily.
-  if (f.daysOfWeek.length > 1) {
-    for (const drop of f.daysOfWeek) yield* each(f.daysOfWeek.filter((d) => d !== drop), hourSets.map((h) => [minutes, h]), true);
-  }
+  if (f.daysOfWeek.length > 1) for (const drop of f.daysOfWeek) yield* each(f.daysOfWeek.filter((d) => d !== drop), thinnedTimes(), true);
   const single = f.hours.map((h): [number[], number[]] => [[f.minutes[0]!], [h]]);
   for (let k = Math.max(2, Math.ceil(targetMs / DAY)); k <= 7; k++) {
-    for (const daysOfWeek of thinned(f.daysOfWeek, 7, k)) yield* each(daysOfWeek, single, true);
+    for (const daysOfWeek of thinned(f.daysOfWeek, 7, k, true)) yield* each(daysOfWeek, single, true);
   }
 }
 
@@ -238,21 +261,14 @@ export function throttleSchedule(schedule: CronSchedule, targetMs: number, tz?: 
   if (isUnsatisfiable(f)) return kept(schedule, expr, 'never fires; kept');
   const zone = resolveZone(tz);
   const transitions = zoneTransitions(zone, HORIZON_FROM, HORIZON_TO);
-  const daysByKey = new Map<string, Days>();
-  const daysFor = (fields: CronFields): Days => {
-    const key = JSON.stringify([fields.daysOfMonth, fields.months, fields.daysOfWeek, fields.domStar, fields.dowStar]);
-    const found = daysByKey.get(key) ?? daysOf(fields);
-    daysByKey.set(key, found);
-    return found;
-  };
-  const primary = lineOf(f, daysFor(f));
+  const primary = lineOf(f);
   if (accepts(primary, primary, transitions, targetMs, false)) return kept(schedule, expr, `already at least ${apart} apart; kept`);
   const shift = Math.max(0, ...transitions.map((tr) => Math.abs(tr.offsetAfterMs - tr.offsetBeforeMs)));
   const daily = targetMs <= DAY - shift;
   // First keep a firing on every day the primary fires; failing that, accept losing one on a clock-change day.
   for (const coverage of daily ? [true, false] : [false]) {
     for (const { fields, fewerDays } of candidates(f, targetMs)) {
-      const line = lineOf(fields, daysFor(fields));
+      const line = lineOf(fields);
       if ((coverage && fewerDays) || !accepts(line, primary, transitions, targetMs, coverage)) continue;
       const twinExpr = formatCronFields(fields);
       const skipsDay = !coverage && !transitions.every((tr) => transitionOk(line, primary, tr, targetMs, true));
