@@ -268,8 +268,9 @@ export function throttleSchedule(schedule: CronSchedule, targetMs: number, tz?: 
   // First keep a firing on every day the primary fires; failing that, accept losing one on a clock-change day.
   for (const coverage of daily ? [true, false] : [false]) {
     for (const { fields, fewerDays } of candidates(f, targetMs)) {
+      if (coverage && fewerDays) break; // the rest all drop weekdays
       const line = lineOf(fields);
-      if ((coverage && fewerDays) || !accepts(line, primary, transitions, targetMs, coverage)) continue;
+      if (!accepts(line, primary, transitions, targetMs, coverage)) continue;
       const twinExpr = formatCronFields(fields);
       const skipsDay = !coverage && !transitions.every((tr) => transitionOk(line, primary, tr, targetMs, true));
       const caveat = fewerDays ? '; on fewer weekdays' : skipsDay ? '; may skip a day when the clock changes' : '';
