@@ -159,7 +159,8 @@ export async function runRecorded(opts: RunRecordedOptions): Promise<RunOutcome>
 
   let result: Awaited<typeof child>;
   try {
-    await record.append(line('start', startedAt, { pid: pid ?? null }));
+    // A run the gate let through without knowing the side says why (failing open).
+    await record.append(line('start', startedAt, { pid: pid ?? null, ...(opts.gate.reason !== undefined && { reason: opts.gate.reason }) }));
     result = await child;
   } finally {
     clearTimeout(termTimer);

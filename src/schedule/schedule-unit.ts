@@ -69,6 +69,8 @@ export class ScheduledUnitDriver implements UnitDriver {
   private twinLastRun: LastRun | undefined;
   /** A run of either side has started and not ended: it is timed every round (overrun). */
   private openRun = false;
+  /** The ledger was read but not yet looked at (read at start-up, before the first round). */
+  private unread = false;
   private nextDue: number | undefined;
   /** The failback trial (by its start) whose trial run was started: one run a trial. */
   private trialRunFor: number | undefined;
@@ -89,7 +91,9 @@ export class ScheduledUnitDriver implements UnitDriver {
   }
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
-    const reread = await this.readLedger();
+    // New lines since the last look, also ones read at start-up before any look.
+    const reread = (await this.readLedger()) || this.unread;
+    this.unread = false;
     if (reread) this.twinLastRun = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } }).lastRun;
     const saved = isCursor(record.cursor) ? record.cursor : undefined;
     const start: RunCursor = saved ?? { judgedThrough: now, seen: [] };
@@ -157,7 +161,6 @@ export class ScheduledUnitDriver implements UnitDriver {
 
   sides(record: UnitRecord, now: number): UnitSides {
     const onTwin = record.state.kind === 'backup' || record.state.kind === 'failing-over';
-    const primaryOk = this.primaryLastRun?.ok !== false;
     const twinRunning = this.runner.running(this.unit.id);
     const twinStatus = twinRunning ? 'running' : this.twinOn ? (this.spec.twin.schedule ? 'scheduled' : 'on demand') : 'off';
     const next = this.nextSlotAfter(now);
@@ -172,7 +175,8 @@ export class ScheduledUnitDriver implements UnitDriver {
       nextTwinRun: onTwin && this.twinOn ? iso(this.nextTwinAt) : null,
     };
     return {
-      primary: { name: this.unit.name, status: onTwin ? 'gate closed' : 'gate open', ok: !onTwin && primaryOk },
+      // Open, the primary is the side that runs; how its runs go is its health (the window), not whether it is up.
+      primary: { name: this.unit.name, status: onTwin ? 'gate closed' : 'gate open', ok: !onTwin },
       twin: { name: this.spec.twin.name, status: twinStatus, ok: this.twinOn && this.twinLastRun?.ok !== false },
       runs,
     };
@@ -226,6 +230,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2 });
     this.events = read.events;
     this.ledgerStamp = stamp;
+    this.unread = true;
     const ended = new Set(read.events.filter((e) => e.event === 'end' || e.event === 'interrupted').map((e) => e.run));
     this.openRun = read.events.some((e) => e.event === 'start' && !ended.has(e.run));
     // Said once per damaged line, however often the file is read again.

@@ -34,12 +34,24 @@ export async function runCommand(global: GlobalOptions, unitId: string, command:
     (error: unknown) => ({ config: compileConfig(undefined, { cwd }), broken: `config does not load (${errorMessage(error)})` }),
   );
   const { config } = loaded;
-  const unit = 'broken' in loaded ? undefined : await findUnit(config, unitId);
-  if (!('broken' in loaded) && unit === undefined) {
+  let broken = 'broken' in loaded ? loaded.broken : undefined;
+  const found = broken ? undefined : await findUnit(config, unitId).catch((error: unknown) => {
+    // A bad line elsewhere in a crontab, or `crontab -l` failing, must not stop this job.
+    broken = `inventory does not load (${errorMessage(error)})`;
+    return undefined;
+  });
+  if (!broken && found === undefined) {
     throw new RedundancyError('UNKNOWN_UNIT', `unknown unit ${unitId}: \`redundancy run\` takes a cron: or script: unit of \`redundancy inventory\``);
   }
+  const unit = found;
   const side = opts.twin ? 'twin' : 'primary';
-  const gate = 'broken' in loaded ? ({ run: true, reason: `${loaded.broken}: failing open` } as GateDecision) : await readGate(config, unitId, side, opts.twin === true);
+  // `--twin` is a run by hand, which always runs; the primary fails open.
+  const gate: GateDecision = broken
+    ? { run: true, reason: `${broken}: ${side === 'primary' ? 'failing open' : 'run by hand'}` }
+    : await readGate(config, unitId, side, opts.twin === true);
+  // Under cron, anything on stderr is mailed every run: the ledger says it; a person at a terminal is told too.
+  const tell = (line: string) => process.stderr.isTTY && warn(`redundancy: ${unitId}: ${line}`);
+  if (gate.run && gate.reason) tell(gate.reason);
   const ledger = new Ledger({ dir: ledgerDir(config) });
   const now = Date.now();
   const slot = unit?.kind === 'cron' ? slotOf(unit, now, config.schedules.graceMs) : null;
@@ -57,7 +69,7 @@ export async function runCommand(global: GlobalOptions, unitId: string, command:
   // The line's own command gets its `%` part on stdin, as cron gives it.
   const input = unit?.kind === 'cron' && command.length === 0 ? unit.entry.stdin : undefined;
   const outcome = await runRecorded({ unit: unitId, side, command: argv, cwd: runIn, ledger, gate, slot, host, warn, ...(input !== undefined && { input }) });
-  if (outcome.skipped) warn(`redundancy: ${unitId}: ${side} skipped: ${gate.reason ?? ''}`);
+  if (outcome.skipped) tell(`${side} skipped: ${gate.reason ?? ''}`);
   return outcome.exitCode;
 }
 
