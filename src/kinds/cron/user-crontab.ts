@@ -50,7 +50,8 @@ function envOf(lines: readonly string[]): Env {
   return env;
 }
 
-function envLine(name: string, value: string): string {
+/** One `NAME=value` line, quoted where cron would otherwise read the value differently. */
+export function envLine(name: string, value: string): string {
   if (/[\n\r\0]/.test(name + value)) throw new RedundancyError('USAGE', `env ${name}: a line break cannot go in a crontab`);
   const needsQuotes = value === '' || value !== value.trim() || unquote(value) !== value;
   return `${name}=${needsQuotes ? (value.includes('"') ? `'${value}'` : `"${value}"`) : value}`;
