@@ -77,6 +77,8 @@ export interface RunRecordedOptions {
   forwardSignals?: boolean;
   /** Written to the command's stdin (a crontab line's `%` part), which is then closed. */
   input?: string;
+  /** The run id: attempts of one run share it and differ by `attempt`. @default a new one */
+  run?: string;
 }
 
 export interface RunOutcome {
@@ -115,7 +117,7 @@ const exitAll = (): void => {
  */
 export async function runRecorded(opts: RunRecordedOptions): Promise<RunOutcome> {
   const record = recorder(opts.ledger, opts.warn);
-  const run = newRunId();
+  const run = opts.run ?? newRunId();
   const line = (event: LedgerEvent['event'], at: number, over: Partial<LedgerEvent>): LedgerEvent => ({
     run, unit: opts.unit, side: opts.side, event, at, slot: opts.slot, pid: null, exitCode: null, signal: null,
     durationMs: null, host: opts.host, ...(opts.attempt !== undefined && { attempt: opts.attempt }), ...over,

@@ -1,4 +1,4 @@
-import type { Ledger } from '../../store/ledger.js';
+import { newRunId, type Ledger } from '../../store/ledger.js';
 import { runRecorded, type RunOutcome } from '../../schedule/run-wrapper.js';
 import type { RetryPolicy } from './script-twin.js';
 
@@ -27,6 +27,7 @@ export async function runScriptBackup(opts: ScriptBackupOptions): Promise<RunOut
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let outcome: RunOutcome | undefined;
+  const run = newRunId();
   for (let attempt = 1; attempt <= opts.retry.retries + 1; attempt++) {
     outcome = await runRecorded({
       unit: opts.unit,
@@ -41,6 +42,7 @@ export async function runScriptBackup(opts: ScriptBackupOptions): Promise<RunOut
       host: opts.host,
       warn: opts.warn,
       attempt,
+      run,
     });
     if (outcome.exitCode === 0 || attempt > opts.retry.retries) break;
     await sleep(backoffMs(opts.retry.backoffMs, attempt, random()));
