@@ -102,7 +102,8 @@ export class ScheduledUnitDriver implements UnitDriver {
     if (!watched) return { events: [], cursor: saved ?? start };
     // Slots and runs from before the primary became the active side again are nobody's samples.
     const watchedSince = record.state.since;
-    const after = Math.max(start.judgedThrough, watchedSince);
+    // After a long stop of the manager, slots older than the ledger it reads are not judged (their runs are not read).
+    const after = Math.max(start.judgedThrough, watchedSince, now - this.historyMs());
     const due = this.spec.primary ? this.dueSlots(after, now) : [];
     // A quiet unit costs a stat a round: nothing new in the ledger, no slot due, no run to time.
     if (!reread && due.length === 0 && !this.openRun && saved) return { events: [] };
@@ -222,12 +223,17 @@ export class ScheduledUnitDriver implements UnitDriver {
     }
   }
 
+  /** How far back the ledger is read: two days, or two of the longest runs. */
+  private historyMs(): number {
+    return Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2;
+  }
+
   /** Re-reads the unit's ledger only when the file changed: a stat a round for a quiet unit. */
   async readLedger(): Promise<boolean> {
     const info = await stat(this.ledger.fileFor(this.unit.id)).catch(() => undefined);
     const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}` : 'none';
     if (stamp === this.ledgerStamp) return false;
-    const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2 });
+    const read = await this.ledger.read(this.unit.id, { sinceMs: this.clockNow() - this.historyMs() });
     this.events = read.events;
     this.ledgerStamp = stamp;
     this.unread = true;
