@@ -78,6 +78,20 @@ export interface CompiledConfig {
       /** Directories of Node scripts run on demand. @default [automation/scripts] */
       dirs: string[];
     };
+    github: {
+      /** Directory of the workflow files. @default .github/workflows */
+      workflows: string;
+      /** `owner/name`; undefined: read from the `origin` remote when watching starts. */
+      repo?: string;
+      /** @default https://api.github.com */
+      apiUrl: string;
+      /** Where the token is read from when watching starts; never the token itself. */
+      token: SecretRef;
+      /** @default 60s */
+      pollEveryMs: number;
+      /** A scheduled slot with no run by then is a missed schedule (GitHub delays scheduled runs). @default 1h */
+      missedAfterMs: number;
+    };
   };
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
@@ -105,6 +119,15 @@ export interface CompiledConfig {
     /** Rotated files kept. @default 3 */
     keep: number;
   };
+}
+
+/**
+ * A secret named in the config, resolved only where it is used (the compiled config is cached on
+ * disk and must not hold it). `given` false: the default reference, whose absence means "not watched".
+ */
+export interface SecretRef {
+  env: string;
+  given: boolean;
 }
 
 export function unitConfig(config: CompiledConfig, id: UnitId): UnitConfig {

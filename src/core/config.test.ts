@@ -47,6 +47,13 @@ describe('compileConfig defaults', () => {
         },
         cron: { files: ['/srv/app/automation/crontab'], filesGiven: false, cronD: [], userCrontab: false, skipInvalid: false },
         scripts: { dirs: ['/srv/app/automation/scripts'] },
+        github: {
+          workflows: '/srv/app/.github/workflows',
+          apiUrl: 'https://api.github.com',
+          token: { env: 'GITHUB_TOKEN', given: false },
+          pollEveryMs: 60_000,
+          missedAfterMs: 3_600_000,
+        },
       },
       schedules: {
         graceMs: 120_000,
@@ -138,6 +145,10 @@ describe('compileConfig defaults', () => {
     expect(compileError({ schedules: { grace: 'soon' } }).message).toBe(
       'redundancy.config.yaml: schedules.grace: expected a duration > 0 and under 24d, like 500ms, 5s, 2m or 1h, got "soon"',
     );
+    expect(compileError({ sources: { github: { token: 'ghp_secret' } } }).message).toBe(
+      'redundancy.config.yaml: sources.github.token: expected a reference env:NAME to an environment variable (never the secret itself), got "(a literal, not shown)"',
+    );
+    expect(compileError({ sources: { github: { repo: 'nope' } } }).message).toBe('redundancy.config.yaml: sources.github.repo: expected owner/name, got "nope"');
     expect(compileError({ sources: { cron: { userCrontab: 'yes' } } }).message).toBe(
       'redundancy.config.yaml: sources.cron.userCrontab: expected true or false, got "yes"',
     );

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CompiledConfig, PolicyConfig, ProbeConfig, TwinMode, UnitConfig } from './config-types.js';
+import type { CompiledConfig, PolicyConfig, ProbeConfig, SecretRef, TwinMode, UnitConfig } from './config-types.js';
 import { unitKinds, type UnitKind } from './types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { configError } from './errors.js';
@@ -61,7 +61,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
   const history = check.map(['history'], top.history, ['maxBytes', 'keep']);
   const twinMode = compileTwinMode(check, ['twin'], top.twin, 'cold');
   const policies = compilePolicies(check, top.policy);
-  const sources = check.map(['sources'], top.sources, ['pm2', 'cron', 'scripts']);
+  const sources = check.map(['sources'], top.sources, ['pm2', 'cron', 'scripts', 'github']);
   const compiled: CompiledConfig = {
     cwd,
     checkIntervalMs: check.duration(['checkInterval'], top.checkInterval, 5_000),
@@ -71,6 +71,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
       pm2: compilePm2Source(check, sources.pm2, cwd),
       cron: compileCronSource(check, sources.cron, cwd),
       scripts: { dirs: check.paths(['sources', 'scripts', 'dirs'], check.map(['sources', 'scripts'], sources.scripts, ['dirs']).dirs, ['automation/scripts']).map((d) => resolve(cwd, d)) },
+      github: compileGithubSource(check, sources.github, cwd),
     },
     schedules: compileSchedules(check, top.schedules),
     twin: { mode: twinMode },
@@ -163,6 +164,24 @@ function compileCronSource(check: Checker, raw: unknown, cwd: string): CompiledC
     userCrontab: check.boolean(path('userCrontab'), cron.userCrontab, false),
     ...(cron.user !== undefined && { user: check.path(path('user'), cron.user, undefined, 'a user name') }),
     skipInvalid: check.boolean(path('skipInvalid'), cron.skipInvalid, false),
+  };
+}
+
+function compileGithubSource(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['github'] {
+  const gh = check.map(['sources', 'github'], raw, ['workflows', 'repo', 'apiUrl', 'token', 'pollEvery', 'missedAfter']);
+  const path = (key: string): Path => ['sources', 'github', key];
+  if (gh.repo !== undefined && (typeof gh.repo !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(gh.repo))) {
+    check.fail(path('repo'), gh.repo, 'owner/name');
+  }
+  const apiUrl = gh.apiUrl === undefined ? 'https://api.github.com' : gh.apiUrl;
+  if (typeof apiUrl !== 'string' || !URL.canParse(apiUrl) || !/^https?:$/.test(new URL(apiUrl).protocol)) check.fail(path('apiUrl'), apiUrl, 'an http:// or https:// URL');
+  return {
+    workflows: resolve(cwd, check.path(path('workflows'), gh.workflows, '.github/workflows')),
+    ...(gh.repo !== undefined && { repo: gh.repo as string }),
+    apiUrl: (apiUrl as string).replace(/\/+$/, ''),
+    token: check.secret(path('token'), gh.token, 'GITHUB_TOKEN'),
+    pollEveryMs: check.duration(path('pollEvery'), gh.pollEvery, 60_000),
+    missedAfterMs: check.duration(path('missedAfter'), gh.missedAfter, 3_600_000),
   };
 }
 
@@ -303,6 +322,14 @@ class Checker {
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) return this.fail(path, value, expected);
     return value;
+  }
+
+  /** A secret given as `env:NAME`, never as a literal the logs could print. */
+  secret(path: Path, value: unknown, fallbackEnv: string): SecretRef {
+    if (value === undefined) return { env: fallbackEnv, given: false };
+    const match = typeof value === 'string' ? /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value) : null;
+    if (!match) return this.fail(path, typeof value === 'string' ? '(a literal, not shown)' : value, 'a reference env:NAME to an environment variable (never the secret itself)');
+    return { env: match[1]!, given: true };
   }
 
   /** One path or a list of paths. */

@@ -39,8 +39,10 @@ export interface UnitBase {
   kind: UnitKind;
   name: string;
   source: UnitSource;
-  /** The primary's schedule as written, when it has one. */
-  schedule?: string;
+  /** The primary's schedule as written, when it has one; a list for a workflow with several crons. */
+  schedule?: string | string[];
+  /** Event names that start it, sorted (GitHub workflows). */
+  triggers?: string[];
 }
 
 export interface Pm2Unit extends UnitBase {
