@@ -1,6 +1,8 @@
 // The scenarios, in the order they run. A scenario is one file: `{ name, figures, run(ctx) }`, where
 // `figures` declares each figure it measures (key, label, unit, optional baseline and goal) and
 // `run` returns `{ figures: { key: number }, details }`. Baselines must come from an earlier scenario.
+import cronManager1000 from './cron-manager-1000.js';
+import cronPlan1000 from './cron-plan-1000.js';
 import decision from './decision.js';
 import manager1000 from './manager-1000.js';
 import nodeIdle from './node-idle.js';
@@ -9,4 +11,4 @@ import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000];
