@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
 import type { UnitReport } from '../src/core/report-types.js';
 import type { TestProject } from './helpers/project.js';
 import { appProject, pm2Session, status } from './helpers/session.js';
@@ -23,6 +24,8 @@ interface KindCase {
   tick(): Promise<void>;
   /** How many times the twin has been started. */
   twinStarts(): Promise<number>;
+  /** What the manager needs in its environment (a token). */
+  managerEnv?: NodeJS.ProcessEnv;
 }
 
 interface Harness {
@@ -44,6 +47,25 @@ async function ledgerLines(project: TestProject, unit: string): Promise<Array<{ 
   const text = await readFile(join(project.dir, '.redundancy/ledger', `${unit.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`), 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { side: string; event: string });
 }
+
+const fakes: FakeGitHub[] = [];
+afterAll(async () => {
+  await Promise.all(fakes.map((f) => f.close()));
+});
+
+const workflow = [
+  'name: Nightly',
+  'on:',
+  '  schedule:',
+  "    - cron: '17 3 * * *'",
+  '  workflow_dispatch:',
+  'jobs:',
+  '  build:',
+  '    runs-on: ubuntu-latest',
+  '    steps:',
+  '      - run: echo nightly',
+  '',
+].join('\n');
 
 const harnesses: Harness[] = [
   {
@@ -102,6 +124,39 @@ const harnesses: Harness[] = [
       };
     },
   },
+  {
+    kind: 'github',
+    async make(name) {
+      // The real Octokit client against a GitHub on 127.0.0.1 that keeps the state and a log of writes.
+      const github = await startFakeGitHub();
+      fakes.push(github);
+      const file = `${name}.yml`;
+      github.setWorkflows([{ path: `.github/workflows/${file}`, name: 'Nightly' }, { path: `.github/workflows/${name}-backup.yml`, name: 'Nightly (backup)' }]);
+      const project = await session.project({
+        'redundancy.config.yaml': [
+          fastSchedules('github').replace("sources: { pm2: { live: false } }", `sources:\n  pm2: { live: false }\n  github: { repo: ${github.owner}/${github.repo}, apiUrl: "${github.url}", token: "env:CONFORMANCE_GH_TOKEN", pollEvery: 100ms }`),
+        ].join(''),
+        [`.github/workflows/${file}`]: workflow,
+      });
+      let broken = false;
+      return {
+        project,
+        managerEnv: { CONFORMANCE_GH_TOKEN: github.token },
+        unit: `github:${file}`,
+        break: async () => void (broken = true),
+        mend: async () => void (broken = false),
+        // GitHub runs the workflow while it is enabled; each run finishes at once.
+        async tick() {
+          if (github.workflow(file)?.state === 'active') {
+            const now = Date.now();
+            github.addRun(file, { event: 'schedule', status: 'completed', conclusion: broken ? 'failure' : 'success', createdAt: now, updatedAt: now });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        },
+        twinStarts: async () => github.writes.filter((w) => w.method === 'POST' && w.path.includes(`/${name}-backup.yml/dispatches`)).length,
+      };
+    },
+  },
 ];
 
 async function unitOf(project: TestProject, id: string): Promise<UnitReport | undefined> {
@@ -123,7 +178,7 @@ async function driveUntil(c: KindCase, what: string, ok: (u: UnitReport) => bool
 describe.each(harnesses)('conformance: $kind', (harness) => {
   it('fails over when the primary fails, and back when it is mended', async () => {
     const c = await harness.make(`cf${harness.kind}${process.pid}`);
-    const manager = session.startManager(c.project);
+    const manager = session.startManager(c.project, c.managerEnv);
     await driveUntil(c, 'healthy on its primary', (u) => u.state === 'primary' && u.active === 'primary');
     await c.break();
     const onTwin = await driveUntil(c, 'on its twin', (u) => u.state === 'backup');
@@ -138,7 +193,7 @@ describe.each(harnesses)('conformance: $kind', (harness) => {
 
   it('resumes a failover after a SIGKILL before the twin starts, and starts the twin once', async () => {
     const c = await harness.make(`ck${harness.kind}${process.pid}`);
-    const killed = session.startManager(c.project, { REDUNDANCY_FAULT: `kill-before:start-twin:${c.unit}` });
+    const killed = session.startManager(c.project, { ...c.managerEnv, REDUNDANCY_FAULT: `kill-before:start-twin:${c.unit}` });
     await driveUntil(c, 'healthy on its primary', (u) => u.state === 'primary');
     await c.break();
     await waitFor(async () => (await c.tick(), killed.exitCode !== null || killed.signalCode !== null) || undefined, {
@@ -150,7 +205,7 @@ describe.each(harnesses)('conformance: $kind', (harness) => {
     expect(saved.units[c.unit]!.state.kind).toBe('failing-over');
     expect(await c.twinStarts()).toBe(0);
 
-    const manager = session.startManager(c.project);
+    const manager = session.startManager(c.project, c.managerEnv);
     const unit = await waitFor(async () => {
       const u = await unitOf(c.project, c.unit);
       return u?.state === 'backup' ? u : undefined;

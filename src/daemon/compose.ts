@@ -9,6 +9,7 @@ import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
 import { unitConfig } from '../core/config-types.js';
 import { cronUnitSpec, planCronTwin, type CronTwinPlan } from '../kinds/cron/cron-twin.js';
+import { githubRuntime } from '../kinds/github/github-units.js';
 import { dryRunProcessManager } from '../kinds/pm2/dry-run.js';
 import { planScriptTwin, scriptUnitSpec, type ScriptTwinPlan } from '../kinds/script/script-twin.js';
 import { ScheduleRuntime } from '../schedule/schedule-kind.js';
@@ -90,6 +91,8 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
   const scriptPlans = planScriptTwins(config, scriptUnits);
   const scriptSpecs = scriptUnits.map((u, i) => scriptUnitSpec(u, scriptPlans[i]!, policy(u.id), config.cwd, settings(u.id).trialRun));
   if (scriptSpecs.length > 0) kinds.push(new ScheduleRuntime({ kind: 'script', units: scriptSpecs, ...scheduled }));
+  const workflows = unitsOfKind(opts.units, 'github');
+  if (workflows.length > 0) kinds.push(githubRuntime(config, workflows, { clock, logger }));
   return kinds;
 }
 

@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { RedundancyError } from '../../core/errors.js';
+import { inventoryGithub } from '../../kinds/github/github-inventory.js';
+import { planGithubTwins } from '../../kinds/github/github-units.js';
 import { installCrontab, blockEntries, wrapPaths, writeWrappedCrontab } from '../../kinds/cron/cron-twin-files.js';
 import { renderTwinsFile, writeTwinsFile } from '../../kinds/pm2/twin-file.js';
 import { renderScriptWrapper } from '../../kinds/script/script-backup.js';
@@ -17,10 +20,14 @@ export interface TwinsOptions {
 export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<number> {
   const pm = await connectIfRunning();
   const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line) }).finally(() => pm?.close());
+  // Writing twins of a set of workflows one of which cannot be read would leave that one without.
+  const broken = opts.write ? (await inventoryGithub(ctx.config)).broken : undefined;
+  if (broken) throw new RedundancyError('CONFIG_PARSE', broken);
   const { cwd } = ctx.config;
   const pm2Plans = planUnitTwins(ctx.config, units);
   const cronPlans = planCronTwins(ctx.config, units);
   const scriptPlans = planScriptTwins(ctx.config, units);
+  const workflowPlans = planGithubTwins(ctx.config, unitsOfKind(units, 'github'));
   const pm2Rows = pm2Plans.map((p) => [
     p.unitId,
     p.twin.name,
@@ -29,7 +36,13 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
     `${p.twin.expBackoffRestartDelayMs ?? '-'}ms`,
     p.notes.join('; '),
   ]);
-  const scheduleRows = [...cronPlans, ...scriptPlans].map((p) => [p.unitId, p.twin.name, p.twin.schedule ?? 'on demand', p.notes.join('; ')]);
+  const scheduleRows = [
+    ...[...cronPlans, ...scriptPlans].map((p) => [p.unitId, p.twin.name, p.twin.schedule ?? 'on demand', p.notes.join('; ')]),
+    ...workflowPlans.map(({ unit, twin }) =>
+      twin.ok
+        ? [unit.id, twin.fileName, twin.schedule.join('; ') || 'dispatch only', [...twin.notes, ...twin.warnings.map((w) => `WARNING: ${w}`)].join('; ')]
+        : [unit.id, '-', '-', `cannot be twinned: ${twin.reason}`]),
+  ];
   const text = [
     pm2Rows.length > 0 ? table(['UNIT', 'TWIN', 'MODE', 'MAX_RESTARTS', 'BACKOFF', 'NOTES'], pm2Rows) : '',
     scheduleRows.length > 0 ? table(['UNIT', 'TWIN', 'TWIN SCHEDULE', 'NOTES'], scheduleRows) : '',
@@ -39,6 +52,13 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
       ...pm2Plans.map((p) => ({ ...p, kind: 'pm2', twin: { ...p.twin, schedule: null } })),
       ...cronPlans.map(({ zoned: _zoned, ...p }) => p),
       ...scriptPlans,
+      ...workflowPlans.map(({ unit, twin }) => ({
+        unitId: unit.id,
+        kind: 'github',
+        primary: unit.name,
+        twin: twin.ok ? { name: twin.fileName, schedule: twin.schedule.length === 1 ? twin.schedule[0] : twin.schedule.length > 1 ? twin.schedule : null, variable: twin.variable } : null,
+        notes: twin.ok ? [...twin.notes, ...twin.warnings] : [`cannot be twinned: ${twin.reason}`],
+      })),
     ],
     text || 'no units: no twins to plan',
   );
@@ -60,6 +80,9 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
       const unit = unitsOfKind(units, 'script')[i]!;
       const wrapper = renderScriptWrapper({ unit: plan.unitId, script: unit.script, project: cwd, module, ledgerDir: ledgerDir(ctx.config), retry: plan.twin });
       writes.push({ file: plan.twin.file, text: wrapper, what: `twin of ${plan.unitId}` });
+    }
+    for (const { twin } of workflowPlans) {
+      if (twin.ok) writes.push({ file: join(ctx.config.sources.github.workflows, twin.fileName), text: twin.text, what: 'twin workflow; commit it to the default branch' });
     }
     for (const w of writes) {
       if (opts.dryRun) {

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../../core/clock.js';
+import { unitConfig, type CompiledConfig, type SecretRef } from '../../core/config-types.js';
+import { RedundancyError } from '../../core/errors.js';
+import type { Logger } from '../../store/logger.js';
+import { createGitHubApi } from './github-api.js';
+import type { GithubUnit } from './github-inventory.js';
+import { GithubRuntime, type GithubUnitSpec } from './github-kind.js';
+import { planWorkflowTwin, type WorkflowTwin } from './twin-workflow.js';
+import { variableName, workflowStem } from './workflow-file.js';
+
+/** The twin workflow of each unit, as `twins` shows and writes it. */
+export function planGithubTwins(config: CompiledConfig, units: readonly GithubUnit[]): Array<{ unit: GithubUnit; twin: WorkflowTwin }> {
+  return units.map((unit) => ({ unit, twin: planWorkflowTwin(unit.workflow, unit.doc, { throttleMs: config.schedules.throttle.github }) }));
+}
+
+/**
+ * A secret's value, read where it is used. A reference written in the config to an unset variable
+ * is a configuration error; the default reference unset means "not configured".
+ */
+export function resolveSecret(ref: SecretRef, path: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[ref.env];
+  if (value !== undefined && value !== '') return value;
+  if (ref.given) throw new RedundancyError('CONFIG_INVALID', `${path}: env:${ref.env} is not set in the environment`);
+  return undefined;
+}
+
+/** `owner/name` of the project's `origin` remote on GitHub, when it has one. */
+export function originRepo(cwd: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(cwd, '.git', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const origin = /\[remote "origin"\][^[]*?url\s*=\s*(\S+)/.exec(text)?.[1];
+  return origin ? /github\.com[:/]([^/\s]+\/[^/\s]+?)(?:\.git)?\/?$/.exec(origin)?.[1] : undefined;
+}
+
+export function githubRuntime(config: CompiledConfig, units: readonly GithubUnit[], deps: { clock: Clock; logger: Logger }): GithubRuntime {
+  const source = config.sources.github;
+  const token = resolveSecret(source.token, 'sources.github.token');
+  const repo = source.repo ?? originRepo(config.cwd);
+  const unwatched = !token ? 'no token' : !repo ? 'no repository (sources.github.repo, or an origin remote on GitHub)' : undefined;
+  const specs: GithubUnitSpec[] = units.map((unit) => {
+    const settings = unitConfig(config, unit.id);
+    return {
+      unit,
+      // Nothing can stop a run already started on GitHub: the twin is gated per job, the primary disabled.
+      policy: { ...settings.policy, overlap: settings.overlap },
+      twinFile: `${workflowStem(unit.name)}-backup.yml`,
+      variable: variableName(unit.name),
+    };
+  });
+  return new GithubRuntime({
+    units: specs,
+    ...(token && repo && { api: createGitHubApi({ repo, token, baseUrl: source.apiUrl, logger: deps.logger }) }),
+    ...(unwatched && { unwatched }),
+    clock: deps.clock,
+    logger: deps.logger,
+    pollEveryMs: source.pollEveryMs,
+    missedAfterMs: source.missedAfterMs,
+  });
+}
