@@ -140,22 +140,24 @@ describe('observation from the ledger', () => {
     const rt = runtime();
     const d = rt.drivers[0]!;
     let record = initialRecord('cron:job', t0);
+    // Each round refreshes first (no watcher here: every ledger is looked at).
+    const look = async (r: UnitRecord, now: number) => (await rt.refresh(false), d.observe(r, now));
     // The first look starts the cursor now: history before the manager is not judged.
-    let seen = await d.observe(record, t0);
+    let seen = await look(record, t0);
     expect(seen.events).toEqual([]);
     record = { ...record, cursor: seen.cursor };
 
     await ledger.append(line({ run: 'a', event: 'start', at: Date.UTC(2026, 5, 1, 10, 5, 1), slot: Date.UTC(2026, 5, 1, 10, 5) }));
     await ledger.append(line({ run: 'a', event: 'end', at: Date.UTC(2026, 5, 1, 10, 5, 3), exitCode: 2, durationMs: 2_000, reason: 'exit 2' }));
     const now = Date.UTC(2026, 5, 1, 10, 16);
-    seen = await d.observe(record, now);
+    seen = await look(record, now);
     // 10:05 ran and failed; 10:10 had no run by 10:12; 10:15 is still inside its grace.
     expect(seen.events.map((e) => e.type === 'sample' && [e.sample.ok, e.sample.reason])).toEqual([
       [false, 'exit 2'],
       [false, 'missed run at 2026-06-01T10:10Z'],
     ]);
     record = { ...record, cursor: seen.cursor };
-    expect((await d.observe(record, now + 1_000)).events).toEqual([]);
+    expect((await look(record, now + 1_000)).events).toEqual([]);
   });
 
   it('judges no slot of the primary while the unit is on its twin', async () => {
@@ -180,6 +182,9 @@ describe('observation from the ledger', () => {
     expect(d.needed({ type: 'stop-primary' }, record)).toBe(true);
     expect(await d.run({ type: 'stop-primary' }, record)).toBe('pending');
     await ledger.append(line({ run: 'live', event: 'end', exitCode: 0, durationMs: 5 }));
+    // The minute's sweep looks at every ledger, whatever the watcher said.
+    vi.setSystemTime(t0 + 60_000);
+    await rt.refresh(false);
     await d.observe(record, t0 + 1);
     expect(d.needed({ type: 'stop-primary' }, record)).toBe(false);
   });

@@ -1,3 +1,5 @@
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { KindRuntime } from '../core/kind.js';
@@ -22,6 +24,8 @@ export interface ScheduleRuntimeOptions {
   runJob?: (spec: ScheduledUnitSpec, side: 'primary' | 'twin') => Promise<{ exitCode: number; durationMs: number }>;
 }
 
+/** Even with the watcher, every ledger is looked at this often. */
+const sweepEveryMs = 60_000;
 /** Longest sleep of the twin timer: a machine that slept or a clock that jumped is noticed this soon. */
 const maxSleepMs = 30_000;
 
@@ -35,16 +39,59 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
   private readonly runs = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Units whose ledger file the watcher saw change since their last look; all of them when there is no watcher. */
+  private readonly touched = new Set<string>();
+  private watcher: FSWatcher | undefined;
+  private readonly byFile = new Map<string, string>();
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: ScheduleRuntimeOptions) {
     this.kind = opts.kind;
     this.drivers = opts.units.map((spec) => new ScheduledUnitDriver(spec, opts.ledger, opts.timing, this, opts.host, () => opts.clock.now(), (line) => opts.logger.warn({ kind: opts.kind }, line)));
   }
 
-  /** At start-up every ledger is read before the first reconcile: a run under way then must be seen. */
+  /**
+   * At start-up every ledger is read before the first reconcile: a run under way then must be seen.
+   * Then the ledger directory is watched, so a round reads only the files that changed; every
+   * minute all are looked at anyway, in case the watcher missed something (a full inotify, a rename).
+   */
   async refresh(force: boolean): Promise<void> {
-    if (force) await Promise.all(this.drivers.map((d) => d.readLedger()));
+    if (force) {
+      await Promise.all(this.drivers.map((d) => d.readLedger()));
+      this.watch();
+    }
+    const now = this.opts.clock.now();
+    if (!this.watcher || now - this.lastSweep >= sweepEveryMs) {
+      this.lastSweep = now;
+      for (const d of this.drivers) this.touched.add(d.unit.id);
+    }
     this.arm();
+  }
+
+  changed(unitId: string): boolean {
+    return this.touched.delete(unitId);
+  }
+
+  private watch(): void {
+    if (this.watcher || this.closed) return;
+    for (const d of this.drivers) this.byFile.set(basename(this.opts.ledger.fileFor(d.unit.id)), d.unit.id);
+    try {
+      mkdirSync(this.opts.ledger.dir, { recursive: true });
+      this.watcher = watch(this.opts.ledger.dir, (_event, file) => {
+        // Rotated files are named after the live one: `<file>.<stamp>`.
+        const unit = file ? this.byFile.get(file) ?? this.byFile.get(file.replace(/\.\d{13}-\d+-\d+$/, '')) : undefined;
+        if (unit) this.touched.add(unit);
+        else for (const d of this.drivers) this.touched.add(d.unit.id);
+      });
+      this.watcher.on('error', (error) => {
+        this.opts.logger.warn({ kind: this.kind, err: errorMessage(error) }, 'ledger watcher failed; every ledger is looked at each round');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+      this.watcher.unref();
+    } catch (error) {
+      this.opts.logger.warn({ kind: this.kind, err: errorMessage(error) }, 'ledger directory not watched; every ledger is looked at each round');
+    }
   }
 
   /** Finished runs are read from the ledger in rounds: nothing is pushed. */
@@ -91,6 +138,7 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.watcher?.close();
     // A twin run under way finishes, or is stopped at its timeout; the manager waits a little for it.
     await Promise.race([Promise.all(this.runs.values()), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }

@@ -47,6 +47,8 @@ export interface TwinRunner {
   running(unitId: string): boolean;
   /** A twin schedule was turned on or off: the timer looks again. */
   rearm(): void;
+  /** Whether the unit's ledger may have changed since the last look (false lets a quiet unit skip even the stat). */
+  changed(unitId: string): boolean;
 }
 
 const primaryWatched = new Set(['primary', 'failing-back']);
@@ -92,7 +94,7 @@ export class ScheduledUnitDriver implements UnitDriver {
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
     // New lines since the last look, also ones read at start-up before any look.
-    const reread = (await this.readLedger()) || this.unread;
+    const reread = (this.runner.changed(this.unit.id) && (await this.readLedger())) || this.unread;
     this.unread = false;
     if (reread) this.twinLastRun = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } }).lastRun;
     const saved = isCursor(record.cursor) ? record.cursor : undefined;
@@ -105,7 +107,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     // After a long stop of the manager, slots older than the ledger it reads are not judged (their runs are not read).
     const after = Math.max(start.judgedThrough, watchedSince, now - this.historyMs());
     const due = this.spec.primary ? this.dueSlots(after, now) : [];
-    // A quiet unit costs a stat a round: nothing new in the ledger, no slot due, no run to time.
+    // A quiet unit costs nothing: nothing new in the ledger, no slot due, no run to time.
     if (!reread && due.length === 0 && !this.openRun && saved) return { events: [] };
     const events = this.events.filter((e) => e.side === 'primary' && e.at >= watchedSince);
     const primary = evaluateRuns({ side: 'primary', slots: due, events, now, ...this.timing, cursor: { ...start, judgedThrough: after } });
@@ -228,7 +230,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     return Math.max(this.timing.maxRuntimeMs, 86_400_000) * 2;
   }
 
-  /** Re-reads the unit's ledger only when the file changed: a stat a round for a quiet unit. */
+  /** Re-reads the unit's ledger only when the file changed (its stamp), and only when asked to look. */
   async readLedger(): Promise<boolean> {
     const info = await stat(this.ledger.fileFor(this.unit.id)).catch(() => undefined);
     const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}` : 'none';

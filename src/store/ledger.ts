@@ -50,7 +50,7 @@ function ioError(file: string, what: string, cause: unknown): RedundancyError {
  * opened the old inode just before finishes its line into the rotated file, which `read` reads too.
  */
 export class Ledger {
-  private readonly dir: string;
+  readonly dir: string;
   private readonly maxBytes: number;
   private readonly keep: number;
 
