@@ -1,7 +1,8 @@
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UnitReport } from '../src/core/report-types.js';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
-import type { TestProject } from './helpers/project.js';
+import { cliPath, type TestProject } from './helpers/project.js';
 import { pm2Session, status } from './helpers/session.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -65,6 +66,13 @@ describe('the github kind', () => {
     expect(github.variables.get('REDUNDANCY_ACTIVE_NIGHTLY')).toBe('twin');
     manager.kill('SIGTERM');
     await manager;
+
+    // stop --cleanup deletes the variables the manager set (--dry-run only says so).
+    const cli = (...args: string[]) => execa('node', [cliPath, '--cwd', project.dir, ...args], { env: { ...session.pm2.env, ...env }, reject: false });
+    expect((await cli('stop', '--cleanup', '--force', '--dry-run')).stdout).toContain('would delete the repository variable REDUNDANCY_ACTIVE_NIGHTLY');
+    expect(github.variables.has('REDUNDANCY_ACTIVE_NIGHTLY')).toBe(true);
+    expect((await cli('stop', '--cleanup', '--force')).stdout).toContain('deleted the repository variable REDUNDANCY_ACTIVE_NIGHTLY');
+    expect(github.variables.has('REDUNDANCY_ACTIVE_NIGHTLY')).toBe(false);
   });
 
   it('a 5xx storm and a 429 burst are never samples: no failover, the unit shows the API error', async () => {

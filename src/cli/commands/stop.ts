@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { Pm2ProcessManager } from '../../kinds/pm2/pm2-client.js';
 import { isRedundancyError, RedundancyError } from '../../core/errors.js';
 import { uninstallCrontab } from '../../kinds/cron/cron-twin-files.js';
+import { inventoryGithub } from '../../kinds/github/github-inventory.js';
+import { githubApiFor } from '../../kinds/github/github-units.js';
+import { variableName } from '../../kinds/github/workflow-file.js';
 import type { UnitRecord } from '../../core/failover.js';
 import { decodeRecord } from '../../core/record-codec.js';
 import { planUnitTwins, stateFile } from '../../daemon/compose.js';
@@ -25,7 +28,10 @@ export async function stopCommand(ctx: Context, opts: StopOptions): Promise<numb
     await pm.close();
     throw error;
   }) : [];
-  if (opts.cleanup) await restoreCrontab(ctx, opts);
+  if (opts.cleanup) {
+    await restoreCrontab(ctx, opts);
+    await removeGithubVariables(ctx, opts);
+  }
   if (!pm) {
     ctx.say('PM2 is not running: nothing to stop');
     return 0;
@@ -82,4 +88,20 @@ async function restoreCrontab(ctx: Context, opts: StopOptions): Promise<void> {
   });
   if (!change?.changed) return;
   ctx.say(opts.dryRun ? `would restore the crontab:\n${change.diff}` : `restored the crontab (the block's lines back; old text kept as ${change.backup})`);
+}
+
+/** The repository variables that gate the twin workflows (`REDUNDANCY_ACTIVE_<STEM>`), deleted. */
+async function removeGithubVariables(ctx: Context, opts: StopOptions): Promise<void> {
+  const { units } = await inventoryGithub(ctx.config);
+  if (units.length === 0) return;
+  const access = githubApiFor(ctx.config, ctx.logger);
+  if (!('api' in access)) {
+    ctx.say(`GitHub variables left as they are: ${access.unwatched}`);
+    return;
+  }
+  for (const unit of units) {
+    const name = variableName(unit.name);
+    if (opts.dryRun) ctx.say(`would delete the repository variable ${name}`);
+    else if (await access.api.deleteVariable(name)) ctx.say(`deleted the repository variable ${name}`);
+  }
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { unitConfig, type CompiledConfig, type SecretRef } from '../../core/config-types.js';
 import { RedundancyError } from '../../core/errors.js';
 import type { Logger } from '../../store/logger.js';
-import { createGitHubApi } from './github-api.js';
+import { createGitHubApi, type GitHubApi } from './github-api.js';
 import type { GithubUnit } from './github-inventory.js';
 import { GithubRuntime, type GithubUnitSpec } from './github-kind.js';
 import { planWorkflowTwin, type WorkflowTwin } from './twin-workflow.js';
@@ -38,11 +38,19 @@ export function originRepo(cwd: string): string | undefined {
   return origin ? /github\.com[:/]([^/\s]+\/[^/\s]+?)(?:\.git)?\/?$/.exec(origin)?.[1] : undefined;
 }
 
-export function githubRuntime(config: CompiledConfig, units: readonly GithubUnit[], deps: { clock: Clock; logger: Logger }): GithubRuntime {
+/** The repository's API as the config names it, or why there is none (no token, no repository). */
+export function githubApiFor(config: CompiledConfig, logger: Logger): { api: GitHubApi } | { unwatched: string } {
   const source = config.sources.github;
   const token = resolveSecret(source.token, 'sources.github.token');
   const repo = source.repo ?? originRepo(config.cwd);
-  const unwatched = !token ? 'no token' : !repo ? 'no repository (sources.github.repo, or an origin remote on GitHub)' : undefined;
+  if (!token) return { unwatched: 'no token' };
+  if (!repo) return { unwatched: 'no repository (sources.github.repo, or an origin remote on GitHub)' };
+  return { api: createGitHubApi({ repo, token, baseUrl: source.apiUrl, logger }) };
+}
+
+export function githubRuntime(config: CompiledConfig, units: readonly GithubUnit[], deps: { clock: Clock; logger: Logger }): GithubRuntime {
+  const source = config.sources.github;
+  const access = githubApiFor(config, deps.logger);
   const specs: GithubUnitSpec[] = units.map((unit) => {
     const settings = unitConfig(config, unit.id);
     return {
@@ -55,8 +63,7 @@ export function githubRuntime(config: CompiledConfig, units: readonly GithubUnit
   });
   return new GithubRuntime({
     units: specs,
-    ...(token && repo && { api: createGitHubApi({ repo, token, baseUrl: source.apiUrl, logger: deps.logger }) }),
-    ...(unwatched && { unwatched }),
+    ...access,
     clock: deps.clock,
     logger: deps.logger,
     pollEveryMs: source.pollEveryMs,
