@@ -64,6 +64,8 @@ describe('the github kind', () => {
     ]);
     expect(github.workflow('nightly.yml')?.state).toBe('disabled_manually');
     expect(github.variables.get('REDUNDANCY_ACTIVE_NIGHTLY')).toBe('twin');
+    // status shows what is left of the API's budget.
+    expect((await project.cli('status')).stdout).toMatch(/^github: \d+ of 5000 requests left until \S+; \d+ requests made, \d+ answered 304$/m);
     manager.kill('SIGTERM');
     await manager;
 
@@ -108,6 +110,7 @@ describe('the github kind', () => {
     const u = await waitFor(async () => unit(project), { timeoutMs: 20_000, what: 'the manager up' });
     expect(u.primary.status).toBe('unwatched');
     expect(u.twin.reason).toBe('unwatched: no token');
+    expect((await project.cli('status')).stdout).toContain('github: not watched (no token)');
     manager.kill('SIGTERM');
     await manager;
   });

@@ -37,7 +37,7 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
   const body = rows.length > 0
     ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
     : 'no units: nothing to supervise (see `redundancy inventory`)';
-  return `${manager}\n${summary}\n${body}`;
+  return [manager, summary, ...kindLines(report), body].join('\n');
 }
 
 /** A scheduled unit's runs in one phrase: the last, the next slot, and the twin's next firing while on it. */
@@ -51,4 +51,14 @@ export function runsText(runs: RunsReport): string {
   if (runs.nextSlot) parts.push(`next slot ${time(runs.nextSlot)}`);
   if (runs.nextTwinRun) parts.push(`next twin run ${time(runs.nextTwinRun)} (${runs.twinSchedule})`);
   return parts.join(', ');
+}
+
+/** One line for a kind that says something of all its units: the GitHub API's remaining budget. */
+function kindLines(report: HealthReport): string[] {
+  const github = report.kinds?.github as { unwatched?: string; apiError?: string; api?: { remaining: number | null; limit: number | null; resetAt: string | null; requests: number; notModified: number } } | undefined;
+  if (!github) return [];
+  if (github.unwatched) return [`github: not watched (${github.unwatched})`];
+  const api = github.api!;
+  const left = api.remaining === null ? 'budget unknown yet' : `${api.remaining} of ${api.limit} requests left until ${api.resetAt ?? '?'}`;
+  return [`github: ${left}; ${api.requests} requests made, ${api.notModified} answered 304${github.apiError ? `; API error: ${github.apiError}` : ''}`];
 }

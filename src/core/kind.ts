@@ -55,6 +55,8 @@ export interface KindRuntime {
   settle?(): void;
   /** Stops timers and runs the kind owns; the active side of every unit keeps its work. */
   close(): Promise<void>;
+  /** What the report says of the kind as a whole (an API's remaining budget). */
+  summary?(): Record<string, unknown> | undefined;
 }
 
 export type { StateKind };

@@ -10,6 +10,8 @@ export interface HealthReport {
   manager: ManagerReport;
   summary: ReportSummary;
   units: UnitReport[];
+  /** Per kind, what concerns all its units (GitHub: the API's remaining budget). */
+  kinds?: Record<string, Record<string, unknown>>;
 }
 
 export interface ManagerReport {

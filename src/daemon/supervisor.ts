@@ -196,7 +196,12 @@ export class Supervisor {
       const record = this.records.get(d.unit.id)!;
       return { unit: d.unit, record, ...d.sides(record, now) };
     });
-    return buildReport(observations, this.deps.manager, now);
+    const report = buildReport(observations, this.deps.manager, now);
+    const kinds = Object.fromEntries(this.deps.kinds.flatMap((k) => {
+      const summary = k.summary?.();
+      return summary ? [[k.kind, summary]] : [];
+    }));
+    return Object.keys(kinds).length > 0 ? { ...report, kinds } : report;
   }
 
   private writeReport(): HealthReport {

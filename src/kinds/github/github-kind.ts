@@ -87,6 +87,13 @@ export class GithubRuntime implements KindRuntime {
   forget(): void {}
 
   async close(): Promise<void> {}
+
+  summary(): Record<string, unknown> {
+    const { api, unwatched } = this.opts;
+    if (!api) return { unwatched: unwatched ?? 'no token' };
+    const budget = api.budget();
+    return { api: { ...budget, resetAt: budget.resetAt === null ? null : new Date(budget.resetAt).toISOString() }, ...(this.view.apiError && { apiError: this.view.apiError }) };
+  }
 }
 
 const primaryWatched = new Set(['primary', 'failing-back']);
