@@ -4,6 +4,8 @@
 import cronManager1000 from './cron-manager-1000.js';
 import cronPlan1000 from './cron-plan-1000.js';
 import decision from './decision.js';
+import githubPlan1000 from './github-plan-1000.js';
+import githubRequests1000 from './github-requests-1000.js';
 import manager1000 from './manager-1000.js';
 import nodeIdle from './node-idle.js';
 import plan1000 from './plan-1000.js';
@@ -11,4 +13,4 @@ import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000];
