@@ -52,6 +52,8 @@ describe('the github kind', () => {
     const { github, project, env } = await setUp();
     const manager = session.startManager(project, env);
     await waitFor(async () => (await unit(project))?.state === 'primary', { timeoutMs: 20_000, what: 'the workflow watched' });
+    // A manager starting up writes nothing for a workflow settled on its primary.
+    expect(github.writes).toEqual([]);
     github.clearLog();
     failRuns(github, 3);
     await waitFor(async () => (await unit(project))?.state === 'backup', { timeoutMs: 20_000, what: 'the workflow on its twin' });

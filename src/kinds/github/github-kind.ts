@@ -160,7 +160,9 @@ export class GithubUnitDriver implements UnitDriver {
       case 'start-twin':
         return this.twinVariable !== 'twin' || this.dispatchDue(record);
       case 'stop-twin':
-        return this.twinVariable !== 'primary';
+        // Settled on the primary, the variable was set back before the state moved (or never made):
+        // a manager starting up writes nothing for it. GitHub allows few content writes an hour.
+        return this.twinVariable === 'twin' || (this.twinVariable === undefined && record.state.kind !== 'primary');
       case 'start-primary':
         return state !== 'active';
       case 'restore-primary':
