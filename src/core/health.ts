@@ -70,7 +70,11 @@ export function unitReport(obs: UnitObservation): UnitReport {
 }
 
 export function buildReport(observations: readonly UnitObservation[], manager: ManagerReport, now: number): HealthReport {
-  const units = observations.map(unitReport);
+  return reportOf(observations.map(unitReport), manager, now);
+}
+
+/** The report of units already judged one by one (a supervisor reuses those that did not change). */
+export function reportOf(units: UnitReport[], manager: ManagerReport, now: number): HealthReport {
   return {
     generatedAt: new Date(now).toISOString(),
     manager,

@@ -2,9 +2,9 @@ import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
 import { effectsOf, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
-import { buildReport, type UnitObservation } from '../core/health.js';
+import { reportOf, unitReport } from '../core/health.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
-import type { HealthReport, ManagerReport } from '../core/report-types.js';
+import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -34,6 +34,7 @@ export class Supervisor {
   private readonly records = new Map<UnitId, UnitRecord>();
   private readonly drivers = new Map<UnitId, UnitDriver>();
   private readonly queue = new UnitQueue();
+  private readonly reported = new Map<UnitId, { record: UnitRecord; key: string; report: UnitReport }>();
   private lastReport: HealthReport | undefined;
   private readonly sink: LatestReportSink;
 
@@ -192,16 +193,25 @@ export class Supervisor {
 
   private buildReport(): HealthReport {
     const now = this.deps.clock.now();
-    const observations: UnitObservation[] = [...this.drivers.values()].map((d) => {
-      const record = this.records.get(d.unit.id)!;
-      return { unit: d.unit, record, ...d.sides(record, now) };
-    });
-    const report = buildReport(observations, this.deps.manager, now);
+    const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
+    const report = reportOf(units, this.deps.manager, now);
     const kinds = Object.fromEntries(this.deps.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];
     }));
     return Object.keys(kinds).length > 0 ? { ...report, kinds } : report;
+  }
+
+  /** The unit's line of the report, the same object as last time when neither its record nor what its kind sees changed. */
+  private unitReportOf(d: UnitDriver, now: number): UnitReport {
+    const record = this.records.get(d.unit.id)!;
+    const sides = d.sides(record, now);
+    const key = JSON.stringify(sides);
+    const kept = this.reported.get(d.unit.id);
+    if (kept && kept.record === record && kept.key === key) return kept.report;
+    const report = unitReport({ unit: d.unit, record, ...sides });
+    this.reported.set(d.unit.id, { record, key, report });
+    return report;
   }
 
   private writeReport(): HealthReport {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HealthReport } from '../core/report-types.js';
 import { RedundancyError } from '../core/errors.js';
-import { ReportWriter, historyLine } from './report-writer.js';
+import { ReportWriter, historyLine, reportText } from './report-writer.js';
 
 let dir: string;
 let logsDir: string;
@@ -132,5 +132,20 @@ describe('ReportWriter', () => {
     const live = await lines(w.historyFile);
     expect((JSON.parse(live.at(-1)!) as { at: string }).at).toBe(report(29).generatedAt);
     expect(w.failed).toBe(false);
+  });
+});
+
+describe('reportText', () => {
+  it('writes what JSON.stringify(report, null, 2) writes, taking unchanged units from the cache', () => {
+    const unit = { id: 'cron:a', twin: { name: 'a-backup', status: 'off' }, runs: { lastRun: null, note: 'say "units": []\n' } };
+    const report = {
+      generatedAt: '2026-12-01T00:00:00.000Z', manager: { pid: 1, version: '0.2.0', startedAt: 'x' },
+      summary: { units: 2, healthy: 2, onTwin: 0, critical: 0 }, units: [unit, { ...unit, id: 'cron:b' }], kinds: { github: { unwatched: 'no token' } },
+    } as unknown as HealthReport;
+    const cache = new WeakMap<object, string>();
+    expect(reportText(report, cache)).toBe(`${JSON.stringify(report, null, 2)}\n`);
+    expect(cache.get(unit)).toBeDefined();
+    const empty = { ...report, units: [] } as HealthReport;
+    expect(reportText(empty, cache)).toBe(`${JSON.stringify(empty, null, 2)}\n`);
   });
 });

@@ -91,6 +91,9 @@ export class ReportWriter {
     return this.lastError;
   }
 
+  /** Each unit's text by its report object: a unit the supervisor did not rebuild is not serialised again. */
+  private readonly unitTexts = new WeakMap<object, string>();
+
   write(report: HealthReport): Promise<void> {
     const run = this.chain.then(() => this.writeNow(report));
     this.chain = run;
@@ -99,7 +102,7 @@ export class ReportWriter {
 
   private async writeNow(report: HealthReport): Promise<void> {
     try {
-      await writeFileAtomic(this.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFileAtomic(this.reportFile, reportText(report, this.unitTexts));
       await this.appendHistory(`${JSON.stringify(historyLine(report))}\n`);
     } catch (error) {
       const first = this.lastError === undefined;
@@ -138,4 +141,24 @@ export class ReportWriter {
     for (let i = keep - 1; i >= 1; i -= 1) await renameIfExists(`${file}.${i}`, `${file}.${i + 1}`);
     await fsp.rename(file, `${file}.1`);
   }
+}
+
+/**
+ * The report as `JSON.stringify(report, null, 2)` writes it, with each unit's text taken from
+ * `cache` when its object was already written: at 1,000 units most rounds change a few of them.
+ */
+export function reportText(report: HealthReport, cache: WeakMap<object, string>): string {
+  const { units } = report;
+  const unitTexts = units.map((unit) => {
+    let text = cache.get(unit);
+    if (text === undefined) {
+      text = JSON.stringify(unit, null, 2).replace(/\n/g, '\n    ');
+      cache.set(unit, text);
+    }
+    return `    ${text}`;
+  });
+  // Overriding `units` keeps its place among the keys, so the text is the one JSON.stringify would write.
+  const head = JSON.stringify({ ...report, units: [] }, null, 2);
+  const body = units.length === 0 ? '[]' : `[\n${unitTexts.join(',\n')}\n  ]`;
+  return `${head.replace(/"units": \[\]/, () => `"units": ${body}`)}\n`;
 }
