@@ -52,8 +52,11 @@ function fsyncDirSync(dir: string): void {
 /**
  * Replaces `file` with `data` so that a reader (or a crash) sees either the old or the new
  * content, never a mix: temp file in the same directory, fsync, rename, fsync the directory.
+ * `durable: false` skips the fsyncs, for a file rewritten every few seconds from what the
+ * process holds anyway (the health report): readers still never see a mix.
  */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+export async function writeFileAtomic(file: string, data: string, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable !== false;
   const dir = path.dirname(file);
   const temp = tempPathFor(file);
   try {
@@ -61,12 +64,12 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
     const handle = await fsp.open(temp, 'wx');
     try {
       await handle.writeFile(data, 'utf8');
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
     await fsp.rename(temp, file);
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
   } catch (error) {
     // After a successful rename the temp name is gone and `force` makes this a no-op; a failed
     // cleanup is not reported because the write error below is the one that matters.

@@ -102,7 +102,8 @@ export class ReportWriter {
 
   private async writeNow(report: HealthReport): Promise<void> {
     try {
-      await writeFileAtomic(this.reportFile, reportText(report, this.unitTexts));
+      // Rewritten every round from memory: atomic for readers, without an fsync a round.
+      await writeFileAtomic(this.reportFile, reportText(report, this.unitTexts), { durable: false });
       await this.appendHistory(`${JSON.stringify(historyLine(report))}\n`);
     } catch (error) {
       const first = this.lastError === undefined;
