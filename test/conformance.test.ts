@@ -48,6 +48,18 @@ async function ledgerLines(project: TestProject, unit: string): Promise<Array<{ 
   return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { side: string; event: string });
 }
 
+/** A ledger-watched unit (cron, script): broken by a `fail` file, observed through one `redundancy run` as cron would start it. */
+function ledgerCase(project: TestProject, unit: string): KindCase {
+  return {
+    project,
+    unit,
+    break: () => writeFile(join(project.dir, 'fail'), ''),
+    mend: () => rm(join(project.dir, 'fail'), { force: true }),
+    tick: async () => void (await project.cli('run', unit)),
+    twinStarts: async () => (await ledgerLines(project, unit)).filter((l) => l.side === 'twin' && l.event === 'start').length,
+  };
+}
+
 const fakes: FakeGitHub[] = [];
 afterAll(async () => {
   await Promise.all(fakes.map((f) => f.close()));
@@ -95,15 +107,7 @@ const harnesses: Harness[] = [
         'automation/crontab': `# redundancy: name=${name}\n@reboot sh job.sh\n`,
         'job.sh': '[ "${REDUNDANCY_ROLE:-}" != backup ] && [ -e fail ] && exit 1\necho ran >> runs.log\n',
       });
-      const unit = `cron:${name}`;
-      return {
-        project,
-        unit,
-        break: () => writeFile(join(project.dir, 'fail'), ''),
-        mend: () => rm(join(project.dir, 'fail'), { force: true }),
-        tick: async () => void (await project.cli('run', unit)),
-        twinStarts: async () => (await ledgerLines(project, unit)).filter((l) => l.side === 'twin' && l.event === 'start').length,
-      };
+      return ledgerCase(project, `cron:${name}`);
     },
   },
   {
@@ -113,15 +117,7 @@ const harnesses: Harness[] = [
         'redundancy.config.yaml': fastSchedules('script'),
         [`automation/scripts/${name}.mjs`]: "import { existsSync } from 'node:fs';\nif (process.env.REDUNDANCY_ROLE !== 'backup' && existsSync('fail')) process.exit(1);\n",
       });
-      const unit = `script:${name}`;
-      return {
-        project,
-        unit,
-        break: () => writeFile(join(project.dir, 'fail'), ''),
-        mend: () => rm(join(project.dir, 'fail'), { force: true }),
-        tick: async () => void (await project.cli('run', unit)),
-        twinStarts: async () => (await ledgerLines(project, unit)).filter((l) => l.side === 'twin' && l.event === 'start').length,
-      };
+      return ledgerCase(project, `script:${name}`);
     },
   },
   {

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initialRecord, type UnitPolicy, type UnitRecord } from '../core/failover.js';
-import { parseCronExpression, type CronSchedule } from '../core/schedule/cron-fields.js';
 import { throttleSchedule } from '../core/schedule/throttle.js';
 import { Ledger, type LedgerEvent } from '../store/ledger.js';
 import { silentLogger } from '../store/logger.js';
 import { ScheduleRuntime } from './schedule-kind.js';
 import type { ScheduledUnitSpec } from './schedule-unit.js';
+import { cron } from '../../test/helpers/cron.js';
 
 const policy: UnitPolicy = {
   errorRateThreshold: 0.8, window: 5, minSamples: 3, failbackAfter: 2, holdDownMs: 3_600_000, holdDownMaxMs: 86_400_000,
@@ -18,11 +18,6 @@ const timing = { graceMs: 120_000, maxRuntimeMs: 3_600_000 };
 const t0 = Date.UTC(2026, 5, 1, 10, 0, 30);
 const host = 'test-host';
 
-function cron(expr: string): CronSchedule {
-  const parsed = parseCronExpression(expr);
-  if (!parsed.ok) throw new Error(parsed.expected);
-  return parsed.schedule;
-}
 
 function spec(expr = '*/5 * * * *', throttleMs = 1_800_000): ScheduledUnitSpec {
   const throttled = throttleSchedule(cron(expr), throttleMs, 'UTC');

@@ -1,17 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCronExpression, type CronFields, type CronSchedule } from './cron-fields.js';
+import type { CronFields, CronSchedule } from './cron-fields.js';
 import { nextSlot, previousSlot, slotsBetween } from './slots.js';
+import { cron } from '../../../test/helpers/cron.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-function cron(text: string): CronSchedule {
-  const parsed = parseCronExpression(text);
-  if (!parsed.ok) throw new Error(`bad test expression ${text}: ${parsed.expected}`);
-  return parsed.schedule;
-}
 const iso = (ms: number[]): string[] => ms.map((t) => new Date(t).toISOString());
 
 // ---- Brute-force reference: every UTC minute, the zone's wall clock, cronie's rules. ----

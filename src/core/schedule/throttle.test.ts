@@ -1,19 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isRedundancyError } from '../errors.js';
-import { parseCronExpression, type CronFields, type CronSchedule } from './cron-fields.js';
+import type { CronFields, CronSchedule } from './cron-fields.js';
 import { slotsBetween } from './slots.js';
 import { throttleSchedule, type ThrottledSchedule } from './throttle.js';
+import { cron } from '../../../test/helpers/cron.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-function cron(text: string): CronSchedule {
-  const parsed = parseCronExpression(text);
-  if (!parsed.ok) throw new Error(`bad test expression ${text}: ${parsed.expected}`);
-  return parsed.schedule;
-}
 const twin = (line: string, targetMs: number, tz = 'UTC'): ThrottledSchedule => throttleSchedule(cron(line), targetMs, tz);
 
 describe('throttleSchedule examples', () => {

@@ -1,19 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCronExpression, type CronSchedule } from '../../core/schedule/cron-fields.js';
 import { slotsBetween } from '../../core/schedule/slots.js';
 import { offPeakFields, planTwinSchedule } from './twin-schedule.js';
 import type { WorkflowSchedule } from './workflow-file.js';
+import { cron } from '../../../test/helpers/cron.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-function cron(text: string): CronSchedule {
-  const parsed = parseCronExpression(text);
-  if (!parsed.ok) throw new Error(`bad test cron ${text}`);
-  return parsed.schedule;
-}
 const entries = (...crons: Array<string | [string, string]>): WorkflowSchedule[] =>
   crons.map((c, i) => (typeof c === 'string' ? { cron: c, line: i + 1 } : { cron: c[0], timezone: c[1], line: i + 1 }));
 const one = (text: string, throttleMs = DAY, seed = 'w.yml'): string => planTwinSchedule(entries(text), throttleMs, seed, false).crons[0]!.cron;
