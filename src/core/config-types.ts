@@ -92,6 +92,29 @@ export interface CompiledConfig {
       /** A scheduled slot with no run by then is a missed schedule (GitHub delays scheduled runs). @default 1h */
       missedAfterMs: number;
     };
+    netlify: {
+      /** @default netlify.toml in the project */
+      toml: string;
+      /** False when `toml` is the default: a missing default file is no error. */
+      tomlGiven: boolean;
+      /** The site's API id; undefined: functions are inventoried and twinned, not watched through the API. */
+      siteId?: string;
+      /** @default https://api.netlify.com/api/v1 */
+      apiUrl: string;
+      token: SecretRef;
+      /** The deployed site, for HTTP probes of sync functions (`<siteUrl><function path>`). */
+      siteUrl?: string;
+      /** Where the local runner serves sync functions while they are on their twin. @default 127.0.0.1:8888 */
+      listen: { host: string; port: number };
+      /** The functions' environment: a dotenv file, or names mapped to `env:` references. */
+      env?: { file: string } | { refs: Record<string, SecretRef> };
+      /** @default 60s */
+      pollEveryMs: number;
+      /** A probe of a sync function is ok with this status; unset: any status below 500 (the function answered). */
+      expectStatus?: number;
+      /** @default 10s */
+      probeTimeoutMs: number;
+    };
   };
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */

@@ -54,6 +54,15 @@ describe('compileConfig defaults', () => {
           pollEveryMs: 60_000,
           missedAfterMs: 3_600_000,
         },
+        netlify: {
+          toml: '/srv/app/netlify.toml',
+          tomlGiven: false,
+          apiUrl: 'https://api.netlify.com/api/v1',
+          token: { env: 'NETLIFY_AUTH_TOKEN', given: false },
+          listen: { host: '127.0.0.1', port: 8888 },
+          pollEveryMs: 60_000,
+          probeTimeoutMs: 10_000,
+        },
       },
       schedules: {
         graceMs: 120_000,
@@ -149,6 +158,19 @@ describe('compileConfig defaults', () => {
       'redundancy.config.yaml: sources.github.token: expected a reference env:NAME to an environment variable (never the secret itself), got "(a literal, not shown)"',
     );
     expect(compileError({ sources: { github: { repo: 'nope' } } }).message).toBe('redundancy.config.yaml: sources.github.repo: expected owner/name, got "nope"');
+    expect(compileError({ sources: { netlify: { listen: '8888' } } }).message).toBe(
+      'redundancy.config.yaml: sources.netlify.listen: expected host:port, like 127.0.0.1:8888, got "8888"',
+    );
+    expect(compileError({ sources: { netlify: { env: { API_KEY: 'abc' } } } }).message).toBe(
+      'redundancy.config.yaml: sources.netlify.env.API_KEY: expected a reference env:NAME to an environment variable (never the secret itself), got "(a literal, not shown)"',
+    );
+    expect(compileError({ sources: { netlify: { siteUrl: 'example.netlify.app' } } }).message).toBe(
+      'redundancy.config.yaml: sources.netlify.siteUrl: expected an http:// or https:// URL, got "example.netlify.app"',
+    );
+    expect(compileConfig({ sources: { netlify: { env: { API_KEY: 'env:SITE_API_KEY' }, listen: '[::1]:9999' } } }, { cwd: '/srv/app' }).sources.netlify).toMatchObject({
+      env: { refs: { API_KEY: { env: 'SITE_API_KEY', given: true } } },
+      listen: { host: '::1', port: 9999 },
+    });
     expect(compileError({ sources: { cron: { userCrontab: 'yes' } } }).message).toBe(
       'redundancy.config.yaml: sources.cron.userCrontab: expected true or false, got "yes"',
     );

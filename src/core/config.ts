@@ -61,7 +61,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
   const history = check.map(['history'], top.history, ['maxBytes', 'keep']);
   const twinMode = compileTwinMode(check, ['twin'], top.twin, 'cold');
   const policies = compilePolicies(check, top.policy);
-  const sources = check.map(['sources'], top.sources, ['pm2', 'cron', 'scripts', 'github']);
+  const sources = check.map(['sources'], top.sources, ['pm2', 'cron', 'scripts', 'github', 'netlify']);
   const compiled: CompiledConfig = {
     cwd,
     checkIntervalMs: check.duration(['checkInterval'], top.checkInterval, 5_000),
@@ -72,6 +72,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
       cron: compileCronSource(check, sources.cron, cwd),
       scripts: { dirs: check.paths(['sources', 'scripts', 'dirs'], check.map(['sources', 'scripts'], sources.scripts, ['dirs']).dirs, ['automation/scripts']).map((d) => resolve(cwd, d)) },
       github: compileGithubSource(check, sources.github, cwd),
+      netlify: compileNetlifySource(check, sources.netlify, cwd),
     },
     schedules: compileSchedules(check, top.schedules),
     twin: { mode: twinMode },
@@ -173,16 +174,61 @@ function compileGithubSource(check: Checker, raw: unknown, cwd: string): Compile
   if (gh.repo !== undefined && (typeof gh.repo !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(gh.repo))) {
     check.fail(path('repo'), gh.repo, 'owner/name');
   }
-  const apiUrl = gh.apiUrl === undefined ? 'https://api.github.com' : gh.apiUrl;
-  if (typeof apiUrl !== 'string' || !URL.canParse(apiUrl) || !/^https?:$/.test(new URL(apiUrl).protocol)) check.fail(path('apiUrl'), apiUrl, 'an http:// or https:// URL');
   return {
     workflows: resolve(cwd, check.path(path('workflows'), gh.workflows, '.github/workflows')),
     ...(gh.repo !== undefined && { repo: gh.repo as string }),
-    apiUrl: (apiUrl as string).replace(/\/+$/, ''),
+    apiUrl: httpUrl(check, path('apiUrl'), gh.apiUrl ?? 'https://api.github.com'),
     token: check.secret(path('token'), gh.token, 'GITHUB_TOKEN'),
     pollEveryMs: check.duration(path('pollEvery'), gh.pollEvery, 60_000),
     missedAfterMs: check.duration(path('missedAfter'), gh.missedAfter, 3_600_000),
   };
+}
+
+function compileNetlifySource(check: Checker, raw: unknown, cwd: string): CompiledConfig['sources']['netlify'] {
+  const keys = ['toml', 'siteId', 'apiUrl', 'token', 'siteUrl', 'listen', 'env', 'pollEvery', 'expectStatus', 'probeTimeout'];
+  const nf = check.map(['sources', 'netlify'], raw, keys);
+  const path = (key: string): Path => ['sources', 'netlify', key];
+  if (nf.siteId !== undefined && (typeof nf.siteId !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(nf.siteId))) check.fail(path('siteId'), nf.siteId, "the site's API id or name");
+  const apiUrl = httpUrl(check, path('apiUrl'), nf.apiUrl ?? 'https://api.netlify.com/api/v1');
+  const siteUrl = nf.siteUrl === undefined ? undefined : httpUrl(check, path('siteUrl'), nf.siteUrl);
+  return {
+    toml: resolve(cwd, check.path(path('toml'), nf.toml, 'netlify.toml')),
+    tomlGiven: nf.toml !== undefined,
+    ...(nf.siteId !== undefined && { siteId: nf.siteId as string }),
+    apiUrl,
+    token: check.secret(path('token'), nf.token, 'NETLIFY_AUTH_TOKEN'),
+    ...(siteUrl !== undefined && { siteUrl }),
+    listen: listenAddress(check, path('listen'), nf.listen ?? '127.0.0.1:8888'),
+    ...(nf.env !== undefined && { env: functionEnv(check, path('env'), nf.env, cwd) }),
+    pollEveryMs: check.duration(path('pollEvery'), nf.pollEvery, 60_000),
+    ...(nf.expectStatus !== undefined && { expectStatus: check.integer(path('expectStatus'), nf.expectStatus, 200, 100, 599) }),
+    probeTimeoutMs: check.duration(path('probeTimeout'), nf.probeTimeout, 10_000),
+  };
+}
+
+function httpUrl(check: Checker, path: Path, value: unknown): string {
+  if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) check.fail(path, value, 'an http:// or https:// URL');
+  return value.replace(/\/+$/, '');
+}
+
+/** `host:port`, the form `netlify dev` and PM2 users write. */
+function listenAddress(check: Checker, path: Path, value: unknown): { host: string; port: number } {
+  const match = typeof value === 'string' ? /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null;
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) check.fail(path, value, 'host:port, like 127.0.0.1:8888');
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** A dotenv file, or a map of names to `env:NAME` references (never literal secrets in the config). */
+function functionEnv(check: Checker, path: Path, value: unknown, cwd: string): { file: string } | { refs: Record<string, SecretRef> } {
+  if (typeof value === 'string') return { file: resolve(cwd, check.path(path, value, undefined, 'a dotenv file or a map of env:NAME references')) };
+  const map = check.map(path, value, undefined, 'a dotenv file or a map of env:NAME references');
+  const refs: Record<string, SecretRef> = {};
+  for (const [name, ref] of Object.entries(map)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) check.fail([...path, name], ref, 'a variable name (letters, digits, _)');
+    refs[name] = check.secret([...path, name], ref, name);
+  }
+  return { refs };
 }
 
 function compileSchedules(check: Checker, raw: unknown): CompiledConfig['schedules'] {
