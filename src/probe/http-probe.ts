@@ -5,15 +5,15 @@ import type { Sample } from '../core/types.js';
 
 export interface HttpProbeOptions {
   url: string;
-  /** @default 200 */
-  expectStatus?: number;
+  /** `below-500`: any answer but a server error (a function that ran). @default 200 */
+  expectStatus?: number | 'below-500';
   /** Deadline of the whole exchange, connect included. @default 2000 */
   timeoutMs?: number;
 }
 
 /** GET a URL: ok iff the status is the expected one. A fresh socket per check (`agent: false`), so no pool leaks between rounds. */
 export class HttpProbe implements Probe {
-  private readonly expectStatus: number;
+  private readonly expectStatus: number | 'below-500';
   private readonly timeoutMs: number;
 
   constructor(private readonly options: HttpProbeOptions) {
@@ -37,8 +37,9 @@ export class HttpProbe implements Probe {
         res.on('error', () => undefined); // a body cut short does not change the status seen
         clearTimeout(timer);
         const status = res.statusCode ?? 0;
-        const ok = status === this.expectStatus;
-        resolve({ ok, reason: ok ? `HTTP ${status}` : `HTTP ${status} (expected ${this.expectStatus})` });
+        const expected = this.expectStatus;
+        const ok = expected === 'below-500' ? status > 0 && status < 500 : status === expected;
+        resolve({ ok, reason: ok ? `HTTP ${status}` : `HTTP ${status} (expected ${expected === 'below-500' ? 'a status below 500' : expected})` });
       });
       const timer = setTimeout(() => {
         timedOut = true;

@@ -1,3 +1,5 @@
+import type { UnitBase } from '../../core/types.js';
+
 /** How Netlify invokes a function: on its schedule, in the background (202 at once), or per request. */
 export type NetlifyFunctionType = 'scheduled' | 'background' | 'sync';
 
@@ -34,4 +36,11 @@ export const netlifyTimeoutMs: Record<NetlifyFunctionType, number> = {
 
 export function defaultFunctionPath(name: string): string {
   return `/.netlify/functions/${name}`;
+}
+
+/** A function as a unit: `netlify:<name>`. */
+export interface NetlifyUnit extends UnitBase {
+  kind: 'netlify';
+  schedule?: string;
+  fn: NetlifyFunctionInfo;
 }
