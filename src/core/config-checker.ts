@@ -28,11 +28,12 @@ export class Checker {
     return value;
   }
 
-  duration(path: Path, value: unknown, fallback: number): number {
+  duration(path: Path, value: unknown, fallback: number, opts: { allowZero?: boolean } = {}): number {
     if (value === undefined) return fallback;
     const ms = parseDuration(value);
-    if (ms === undefined || ms <= 0 || ms > maxTimerMs) {
-      this.fail(path, value, 'a duration > 0 and under 24d, like 500ms, 5s, 2m or 1h');
+    const min = opts.allowZero ? 0 : 1;
+    if (ms === undefined || ms < min || ms > maxTimerMs) {
+      this.fail(path, value, `a duration ${opts.allowZero ? '>= 0' : '> 0'} and under 24d, like 500ms, 5s, 2m or 1h`);
     }
     return ms;
   }

@@ -21,6 +21,12 @@ export interface UnitConfig {
   trialRun: boolean;
 }
 
+/** A notification channel as written; secrets stay references until the manager starts. */
+export type ChannelSpec =
+  | { type: 'webhook'; name: string; url: string; secret?: SecretRef; timeoutMs: number }
+  | { type: 'slack'; name: string; url: string | SecretRef; timeoutMs: number }
+  | { type: 'email'; name: string; smtp: string; from: string; to: string[]; timeoutMs: number };
+
 export interface PolicyConfig {
   /** Fail over when the window's error rate is strictly greater. @default 0.8 */
   errorRateThreshold: number;
@@ -116,6 +122,17 @@ export interface CompiledConfig {
       probeTimeoutMs: number;
     };
   };
+  /** The read-only listener (`/health`, `/metrics`); `false` turns it off. @default 127.0.0.1:9797 */
+  http: { listen: { host: string; port: number } | false; token?: SecretRef };
+  notify: {
+    /** A burst inside this is one Slack message or mail. @default 5s */
+    groupWaitMs: number;
+    /** The same notification for a unit again only after this, while it stays on its twin or down. @default 4h */
+    repeatIntervalMs: number;
+    channels: ChannelSpec[];
+  };
+  /** Reload when the config file changes. @default false */
+  watch: boolean;
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
     graceMs: number;

@@ -64,6 +64,9 @@ describe('compileConfig defaults', () => {
           probeTimeoutMs: 10_000,
         },
       },
+      http: { listen: { host: '127.0.0.1', port: 9797 } },
+      notify: { groupWaitMs: 5_000, repeatIntervalMs: 14_400_000, channels: [] },
+      watch: false,
       schedules: {
         graceMs: 120_000,
         maxRuntimeMs: 3_600_000,
@@ -158,6 +161,28 @@ describe('compileConfig defaults', () => {
       'redundancy.config.yaml: sources.github.token: expected a reference env:NAME to an environment variable (never the secret itself), got "(a literal, not shown)"',
     );
     expect(compileError({ sources: { github: { repo: 'nope' } } }).message).toBe('redundancy.config.yaml: sources.github.repo: expected owner/name, got "nope"');
+    expect(compileError({ http: { listen: '0.0.0.0:9797' } }).message).toBe(
+      'redundancy.config.yaml: http.listen: expected a loopback address (127.0.0.1, ::1), or http.token set to env:NAME for any other, got "0.0.0.0:9797"',
+    );
+    expect(compileConfig({ http: { listen: '0.0.0.0:9797', token: 'env:METRICS_TOKEN' } }, { cwd: '/' }).http).toEqual({
+      listen: { host: '0.0.0.0', port: 9797 },
+      token: { env: 'METRICS_TOKEN', given: true },
+    });
+    expect(compileConfig({ http: false }, { cwd: '/' }).http).toEqual({ listen: false });
+    expect(compileError({ notify: { channels: [{ type: 'pager' }] } }).message).toBe(
+      'redundancy.config.yaml: notify.channels[0].type: expected webhook, slack or email, got "pager"',
+    );
+    expect(compileError({ notify: { channels: [{ type: 'webhook', url: 'hooks.example' }] } }).message).toBe(
+      'redundancy.config.yaml: notify.channels[0].url: expected an http:// or https:// URL, got "hooks.example"',
+    );
+    expect(compileError({ notify: { channels: [{ type: 'email', smtp: 'smtp://127.0.0.1:2525', from: 'a@b', to: ['ops'] }] } }).message).toBe(
+      'redundancy.config.yaml: notify.channels[0].to[0]: expected an email address, got "ops"',
+    );
+    expect(compileConfig({ notify: { groupWait: 0, channels: [{ type: 'slack', url: 'env:SLACK_URL' }] } }, { cwd: '/' }).notify).toEqual({
+      groupWaitMs: 0,
+      repeatIntervalMs: 14_400_000,
+      channels: [{ type: 'slack', name: 'slack-1', url: { env: 'SLACK_URL', given: true }, timeoutMs: 10_000 }],
+    });
     expect(compileError({ sources: { netlify: { listen: '8888' } } }).message).toBe(
       'redundancy.config.yaml: sources.netlify.listen: expected host:port, like 127.0.0.1:8888, got "8888"',
     );

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { CompiledConfig, PolicyConfig, ProbeConfig, SecretRef, TwinMode, UnitConfig } from './config-types.js';
 import { unitKinds, type UnitKind } from './types.js';
 import { Checker, httpUrl, isPlainMap, listenAddress, type Path } from './config-checker.js';
+import { compileHttp, compileNotify } from './config-observe.js';
 import { formatDuration } from './duration.js';
 
 export { displayKey, parseSize } from './config-checker.js';
@@ -19,7 +20,7 @@ export function defaultEcosystemFiles(cwd: string): string[] {
 }
 
 // setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
-const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history', 'http', 'notify', 'watch'];
 const scheduleKinds: readonly UnitKind[] = ['cron', 'script', 'github', 'netlify'];
 const twinModes: readonly TwinMode[] = ['cold', 'warm'];
 const policyKeys = [
@@ -74,6 +75,9 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
       netlify: compileNetlifySource(check, sources.netlify, cwd),
     },
     schedules: compileSchedules(check, top.schedules),
+    http: compileHttp(check, top.http),
+    notify: compileNotify(check, top.notify),
+    watch: check.boolean(['watch'], top.watch, false),
     twin: { mode: twinMode },
     units: compileUnits(check, top.units, twinMode, policies),
     stateDir: resolve(cwd, check.path(['stateDir'], top.stateDir, '.redundancy')),
