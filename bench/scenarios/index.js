@@ -7,10 +7,11 @@ import decision from './decision.js';
 import githubPlan1000 from './github-plan-1000.js';
 import githubRequests1000 from './github-requests-1000.js';
 import manager1000 from './manager-1000.js';
+import netlifyPlan150 from './netlify-plan-150.js';
 import nodeIdle from './node-idle.js';
 import plan1000 from './plan-1000.js';
 import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150];
