@@ -70,6 +70,8 @@ export interface UnitReport {
   reason: string;
   /** Scheduled kinds (cron, script): runs from the ledger and the next firings. */
   runs?: RunsReport;
+  /** Under maintenance (`redundancy pause`): samples are recorded, no transition fires. */
+  paused?: { since: string; until: string | null };
 }
 
 /** The ledger's view of a scheduled unit. Times are ISO-8601; `null` when there is none. */

@@ -3,6 +3,7 @@ import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
 import { effectsOf, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
 import { reportOf, unitReport } from '../core/health.js';
+import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
 import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { UnitId } from '../core/types.js';
@@ -19,6 +20,15 @@ export interface SupervisorDeps {
   logger: Logger;
   clock: Clock;
   manager: ManagerReport;
+  /** Maintenance pauses in force (`redundancy pause`). */
+  pauses?: () => Pauses;
+  /** Told of every change of state and every report, for notifications and metrics. */
+  observer?: SupervisorObserver;
+}
+
+export interface SupervisorObserver {
+  transition?(id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent): void;
+  report?(report: HealthReport): void;
 }
 
 export function unitPolicy(config: CompiledConfig, id: UnitId): UnitPolicy {
@@ -139,9 +149,11 @@ export class Supervisor {
   private async apply(d: UnitDriver, event: UnitEvent, rethrow = false): Promise<void> {
     const id = d.unit.id;
     const before = this.records.get(id)!;
+    const now = this.deps.clock.now();
     let t;
     try {
-      t = transition(before, event, this.deps.clock.now(), d.policy);
+      t = transition(before, event, now, d.policy);
+      if (activePause(this.deps.pauses?.() ?? noPauses, id, now)) t = holdWhilePaused(before, event, t, now, d.policy);
     } catch (error) {
       if (rethrow) throw error;
       this.deps.logger.error({ unit: id, err: error }, 'transition refused');
@@ -151,6 +163,7 @@ export class Supervisor {
     if (!t.changed) return;
     if (t.record.state.kind !== before.state.kind) {
       this.deps.logger.info({ unit: id, from: before.state.kind, to: t.record.state.kind, reason: t.record.reason }, 'transition');
+      this.deps.observer?.transition?.(id, before, t.record, event);
     }
     // The intent is durable before anything moves, so a killed manager resumes it.
     await this.save();
@@ -206,10 +219,12 @@ export class Supervisor {
   private unitReportOf(d: UnitDriver, now: number): UnitReport {
     const record = this.records.get(d.unit.id)!;
     const sides = d.sides(record, now);
-    const key = JSON.stringify(sides);
+    const pause = activePause(this.deps.pauses?.() ?? noPauses, d.unit.id, now);
+    const key = JSON.stringify(pause ? { sides, pause } : sides);
     const kept = this.reported.get(d.unit.id);
     if (kept && kept.record === record && kept.key === key) return kept.report;
-    const report = unitReport({ unit: d.unit, record, ...sides });
+    const line = unitReport({ unit: d.unit, record, ...sides });
+    const report = pause ? { ...line, paused: { since: new Date(pause.since).toISOString(), until: pause.until === null ? null : new Date(pause.until).toISOString() } } : line;
     this.reported.set(d.unit.id, { record, key, report });
     return report;
   }
@@ -218,6 +233,7 @@ export class Supervisor {
     const report = this.buildReport();
     this.lastReport = report;
     this.sink.offer(report);
+    this.deps.observer?.report?.(report);
     return report;
   }
 }
