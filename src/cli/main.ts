@@ -67,6 +67,14 @@ function buildProgram(): Command {
       .option('--dry-run', 'say what would change')
       .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
+  for (const action of ['pause', 'resume'] as const) {
+    const command = program
+      .command(`${action} [unit]`)
+      .description(action === 'pause' ? 'maintenance: samples are recorded, no failover or failback fires' : 'end a pause')
+      .option('--all', 'every unit');
+    if (action === 'pause') command.option('--for <duration>', 'end the pause by itself after this long (30m, 2h)');
+    command.action(run(async (ctx, unit: string | undefined, opts: { all?: boolean; for?: string }) => (await import('./commands/pause.js')).pauseCommand(ctx, unit, opts, action)));
+  }
   program
     .command('run <unit> [command...]')
     .description('run a command and record it in the run ledger (cron: and script: units); `run <unit> -- <cmd...>`')

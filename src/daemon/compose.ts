@@ -5,11 +5,13 @@ import type { CompiledConfig } from '../core/config-types.js';
 import type { UnitRecord } from '../core/failover.js';
 import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
+import type { Pauses } from '../core/pause.js';
 import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
 import { unitConfig } from '../core/config-types.js';
 import { cronUnitSpec, planCronTwin, type CronTwinPlan } from '../kinds/cron/cron-twin.js';
 import { githubRuntime } from '../kinds/github/github-units.js';
+import { netlifyRuntime } from '../kinds/netlify/netlify-units.js';
 import { dryRunProcessManager } from '../kinds/pm2/dry-run.js';
 import { planScriptTwin, scriptUnitSpec, type ScriptTwinPlan } from '../kinds/script/script-twin.js';
 import { ScheduleRuntime } from '../schedule/schedule-kind.js';
@@ -23,7 +25,7 @@ import { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
 import { unitsOfKind, type Unit } from './inventory.js';
 import { withEffectFault } from './fault-injection.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type SupervisorObserver } from './supervisor.js';
 
 export { warmLaunch } from '../kinds/pm2/pm2-units.js';
 
@@ -65,6 +67,9 @@ export interface OpenOptions {
   dryRun?: (action: string) => void;
   /** Crash testing: `REDUNDANCY_FAULT`'s kill points around effects (fault-injection.ts). */
   fault?: string;
+  /** Maintenance pauses in force. */
+  pauses?: () => Pauses;
+  observer?: SupervisorObserver;
   /** When rounds list every PM2 app (see Pm2RuntimeOptions). */
   fullList?: Pick<Pm2RuntimeOptions, 'fullListEveryMs' | 'smallDaemonApps'>;
 }
@@ -93,6 +98,8 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
   if (scriptSpecs.length > 0) kinds.push(new ScheduleRuntime({ kind: 'script', units: scriptSpecs, ...scheduled }));
   const workflows = unitsOfKind(opts.units, 'github');
   if (workflows.length > 0) kinds.push(githubRuntime(config, workflows, { clock, logger }));
+  const functions = unitsOfKind(opts.units, 'netlify');
+  if (functions.length > 0) kinds.push(netlifyRuntime(config, functions, { clock, logger, ledger }));
   return kinds;
 }
 
@@ -117,5 +124,7 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     logger,
     clock: opts.clock,
     manager: { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
+    ...(opts.pauses && { pauses: opts.pauses }),
+    ...(opts.observer && { observer: opts.observer }),
   });
 }

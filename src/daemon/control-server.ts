@@ -8,6 +8,8 @@ export interface ControlHandlers {
   check(): Promise<HealthReport>;
   manual(unit: string, action: 'failover' | 'failback'): Promise<{ state: string; reason: string }>;
   hasUnit(unit: string): boolean;
+  /** The pause file changed: read it again. */
+  pauses(): Promise<HealthReport>;
 }
 
 /** The CLI talks to a running manager over HTTP on a Unix socket: no port to clash, only local users. */
@@ -38,6 +40,7 @@ async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number,
   const unit = decodeURIComponent(rest.join('/'));
   if (req.method === 'GET' && action === 'status') return [200, await h.status()];
   if (req.method === 'POST' && action === 'check') return [200, await h.check()];
+  if (req.method === 'POST' && action === 'pauses') return [200, await h.pauses()];
   if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
     if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];
     return [200, await h.manual(unit, action)];

@@ -3,13 +3,15 @@ import type { Pm2Unit, UnitKind } from '../core/types.js';
 import { inventoryCron, type CronInventory, type CronUnit } from '../kinds/cron/cron-inventory.js';
 import type { UserCrontab } from '../kinds/cron/user-crontab.js';
 import { inventoryGithub, type GithubUnit } from '../kinds/github/github-inventory.js';
+import type { NetlifyUnit } from '../kinds/netlify/netlify-function.js';
+import { loadNetlifyUnits } from '../kinds/netlify/netlify-units.js';
 import { inventoryFromFiles } from '../kinds/pm2/file-inventory.js';
 import { inventoryFromDaemon } from '../kinds/pm2/live-inventory.js';
 import type { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
 import { inventoryScripts, type ScriptUnit } from '../kinds/script/script-inventory.js';
 
 /** A unit of any kind. */
-export type Unit = Pm2Unit | CronUnit | ScriptUnit | GithubUnit;
+export type Unit = Pm2Unit | CronUnit | ScriptUnit | GithubUnit | NetlifyUnit;
 
 export function unitsOfKind<K extends UnitKind>(units: readonly Unit[], kind: K): Array<Extract<Unit, { kind: K }>> {
   return units.filter((u): u is Extract<Unit, { kind: K }> => u.kind === kind);
@@ -24,14 +26,14 @@ export interface InventoryOptions {
   notes?: (line: string) => void;
 }
 
-/** Every kind's units, in a stable order: PM2, cron, scripts, GitHub workflows. */
+/** Every kind's units, in a stable order: PM2, cron, scripts, GitHub workflows, Netlify functions. */
 export async function loadInventory(config: CompiledConfig, opts: InventoryOptions | Pm2ProcessManager = {}): Promise<Unit[]> {
   const { pm, crontab, notes } = 'list' in opts ? { pm: opts, crontab: undefined, notes: undefined } : opts;
-  const [pm2, cron, github] = await Promise.all([loadPm2Units(config, pm), inventoryCron(config, crontab), inventoryGithub(config)]);
+  const [pm2, cron, github, netlify] = await Promise.all([loadPm2Units(config, pm), inventoryCron(config, crontab), inventoryGithub(config), loadNetlifyUnits(config)]);
   reportLeftOut(cron, notes);
-  for (const note of github.notes) notes?.(note);
+  for (const note of [...github.notes, ...netlify.notes]) notes?.(note);
   const scripts = await inventoryScripts(config, cron.units.map((u) => u.entry.command));
-  return [...pm2, ...cron.units, ...scripts, ...github.units];
+  return [...pm2, ...cron.units, ...scripts, ...github.units, ...netlify.units];
 }
 
 /** PM2: the ecosystem files, then the live daemon; a file's definition wins over the daemon's. */

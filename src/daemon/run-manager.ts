@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage, RedundancyError } from '../core/errors.js';
 import { flushLogger, type Logger } from '../store/logger.js';
+import { readPauses } from '../store/pause-file.js';
 import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from './control-client.js';
 import { openSupervisor } from './compose.js';
@@ -40,7 +41,9 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   const startedAt = Date.now();
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
+  let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
   const supervisor = openSupervisor({
+    pauses: () => pauses,
     config,
     units,
     pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT),
@@ -61,6 +64,12 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
       return { state: record.state.kind, reason: record.reason };
     },
     hasUnit: (unit) => supervisor.has(unit),
+    pauses: async () => {
+      pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
+      logger.info({ pauses }, 'pauses read');
+      await ready;
+      return supervisor.refreshReport();
+    },
   });
   await ready;
   const unsubscribe = supervisor.listen();

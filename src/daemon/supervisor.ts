@@ -126,6 +126,11 @@ export class Supervisor {
     return this.lastReport ?? this.buildReport();
   }
 
+  /** Writes the report now (something it shows changed outside a round: a pause). */
+  refreshReport(): HealthReport {
+    return this.writeReport();
+  }
+
   has(id: UnitId): boolean {
     return this.drivers.has(id);
   }
