@@ -15,3 +15,4 @@ import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
 export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150];
+import metricsScrape1000 from './metrics-scrape-1000.js'; scenarios.push(metricsScrape1000); // its own line, so edits to the list above do not collide
