@@ -4,6 +4,7 @@ import { inventoryGithub } from '../../kinds/github/github-inventory.js';
 import { planGithubTwins } from '../../kinds/github/github-units.js';
 import { installCrontab, blockEntries, wrapPaths, writeWrappedCrontab } from '../../kinds/cron/cron-twin-files.js';
 import { renderTwinsFile, writeTwinsFile } from '../../kinds/pm2/twin-file.js';
+import { loadNetlifyUnits, netlifyBackupFile, planNetlifyTwins, renderNetlifyBackupFor } from '../../kinds/netlify/netlify-units.js';
 import { renderScriptWrapper } from '../../kinds/script/script-backup.js';
 import { ledgerDir, planCronTwins, planScriptTwins, planUnitTwins } from '../../daemon/compose.js';
 import { loadInventory, unitsOfKind } from '../../daemon/inventory.js';
@@ -21,13 +22,14 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
   const pm = await connectIfRunning();
   const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line) }).finally(() => pm?.close());
   // Writing twins of a set of workflows one of which cannot be read would leave that one without.
-  const broken = opts.write ? (await inventoryGithub(ctx.config)).broken : undefined;
+  const broken = opts.write ? (await inventoryGithub(ctx.config)).broken ?? (await loadNetlifyUnits(ctx.config)).broken : undefined;
   if (broken) throw new RedundancyError('CONFIG_PARSE', broken);
   const { cwd } = ctx.config;
   const pm2Plans = planUnitTwins(ctx.config, units);
   const cronPlans = planCronTwins(ctx.config, units);
   const scriptPlans = planScriptTwins(ctx.config, units);
   const workflowPlans = planGithubTwins(ctx.config, unitsOfKind(units, 'github'));
+  const functionPlans = planNetlifyTwins(ctx.config, unitsOfKind(units, 'netlify'));
   const pm2Rows = pm2Plans.map((p) => [
     p.unitId,
     p.twin.name,
@@ -42,6 +44,7 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
       twin.ok
         ? [unit.id, twin.fileName, twin.schedule.join('; ') || 'dispatch only', [...twin.notes, ...twin.warnings.map((w) => `WARNING: ${w}`)].join('; ')]
         : [unit.id, '-', '-', `cannot be twinned: ${twin.reason}`]),
+    ...functionPlans.map((p) => [p.unitId, p.twin.name, p.twin.schedule ?? `local runner, ${p.twin.paths.join(' ')}`, p.notes.join('; ')]),
   ];
   const text = [
     pm2Rows.length > 0 ? table(['UNIT', 'TWIN', 'MODE', 'MAX_RESTARTS', 'BACKOFF', 'NOTES'], pm2Rows) : '',
@@ -59,6 +62,7 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
         twin: twin.ok ? { name: twin.fileName, schedule: twin.schedule.length === 1 ? twin.schedule[0] : twin.schedule.length > 1 ? twin.schedule : null, variable: twin.variable } : null,
         notes: twin.ok ? [...twin.notes, ...twin.warnings] : [`cannot be twinned: ${twin.reason}`],
       })),
+      ...functionPlans.map(({ parsed: _parsed, ...p }) => p),
     ],
     text || 'no units: no twins to plan',
   );
@@ -83,6 +87,9 @@ export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<nu
     }
     for (const { twin } of workflowPlans) {
       if (twin.ok) writes.push({ file: join(ctx.config.sources.github.workflows, twin.fileName), text: twin.text, what: 'twin workflow; commit it to the default branch' });
+    }
+    if (functionPlans.length > 0) {
+      writes.push({ file: netlifyBackupFile(ctx.config), text: renderNetlifyBackupFor(ctx.config, functionPlans), what: `${functionPlans.length} function twins, run by the manager's local runner` });
     }
     for (const w of writes) {
       if (opts.dryRun) {

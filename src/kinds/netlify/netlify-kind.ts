@@ -206,6 +206,10 @@ export class NetlifyRuntime implements KindRuntime {
   now(): number {
     return this.opts.clock.now();
   }
+
+  get log(): Logger {
+    return this.opts.logger;
+  }
 }
 
 const primaryWatched = new Set(['primary', 'failing-back']);
@@ -291,12 +295,14 @@ export class NetlifyUnitDriver implements UnitDriver {
         if (plan.parsed) this.nextTwinAt = nextSlot(plan.parsed, 'UTC', this.runtime.now());
         this.twinOn = true;
         this.runtime.arm();
+        this.runtime.log.info({ unit: this.unit.id, runner: plan.twin.runner, ...(plan.twin.runner === 'http' ? { listen: this.runtime.listen } : { schedule: plan.twin.schedule }) }, 'local runner on');
         return;
       case 'stop-twin':
         this.twinOn = false;
         this.nextTwinAt = undefined;
         await runner.disable(this.unit.id);
         this.runtime.arm();
+        this.runtime.log.info({ unit: this.unit.id }, 'local runner off');
         return;
       case 'stop-primary':
       case 'start-primary':
