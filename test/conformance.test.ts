@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
+import { startFakeNetlify } from './helpers/fake-netlify.js';
 import type { UnitReport } from '../src/core/report-types.js';
-import type { TestProject } from './helpers/project.js';
+import { freePorts, type TestProject } from './helpers/project.js';
 import { appProject, pm2Session, status } from './helpers/session.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -60,7 +62,7 @@ function ledgerCase(project: TestProject, unit: string): KindCase {
   };
 }
 
-const fakes: FakeGitHub[] = [];
+const fakes: Array<Pick<FakeGitHub, 'close'>> = [];
 afterAll(async () => {
   await Promise.all(fakes.map((f) => f.close()));
 });
@@ -150,6 +152,39 @@ const harnesses: Harness[] = [
           await new Promise((resolve) => setTimeout(resolve, 150));
         },
         twinStarts: async () => github.writes.filter((w) => w.method === 'POST' && w.path.includes(`/${name}-backup.yml/dispatches`)).length,
+      };
+    },
+  },
+  {
+    kind: 'netlify',
+    async make(name) {
+      // The real @netlify/api client against a Netlify on 127.0.0.1; the deployed function's URL on another port.
+      const netlify = await startFakeNetlify({ functions: [name] });
+      fakes.push(netlify);
+      const [sitePort, listenPort] = await freePorts(2);
+      let broken = false;
+      const site = createServer((_req, res) => void res.writeHead(broken ? 502 : 200).end());
+      await new Promise<void>((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
+      fakes.push({ close: () => new Promise<void>((resolve) => site.close(() => resolve())) });
+      const project = await session.project({
+        'redundancy.config.yaml': fastSchedules('netlify').replace(
+          'sources: { pm2: { live: false } }',
+          `sources:\n  pm2: { live: false }\n  netlify: { siteId: ${netlify.siteId}, apiUrl: "${netlify.apiUrl}", token: "env:CONFORMANCE_NF_TOKEN", siteUrl: "http://127.0.0.1:${sitePort}", listen: "127.0.0.1:${listenPort}", pollEvery: 100ms }`,
+        ),
+        [`netlify/functions/${name}.mjs`]: 'export default async () => new Response(`from ${process.env.REDUNDANCY_ROLE ?? "primary"}`);\n',
+      });
+      return {
+        project,
+        managerEnv: { CONFORMANCE_NF_TOKEN: netlify.token },
+        unit: `netlify:${name}`,
+        break: async () => void (broken = true),
+        mend: async () => void (broken = false),
+        tick: () => new Promise((resolve) => setTimeout(resolve, 150)),
+        // Each start of the local runner is one line of the manager's log.
+        async twinStarts() {
+          const log = await readFile(join(project.dir, 'logs/redundancy.log'), 'utf8').catch(() => '');
+          return log.split('\n').filter((line) => line.includes('"local runner on"') && line.includes(`"netlify:${name}"`)).length;
+        },
       };
     },
   },
