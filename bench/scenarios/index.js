@@ -6,7 +6,9 @@ import cronPlan1000 from './cron-plan-1000.js';
 import decision from './decision.js';
 import githubPlan1000 from './github-plan-1000.js';
 import githubRequests1000 from './github-requests-1000.js';
+import localRunnerCold from './local-runner-cold.js';
 import manager1000 from './manager-1000.js';
+import metricsScrape1000 from './metrics-scrape-1000.js';
 import netlifyPlan150 from './netlify-plan-150.js';
 import nodeIdle from './node-idle.js';
 import plan1000 from './plan-1000.js';
@@ -14,5 +16,4 @@ import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150];
-import metricsScrape1000 from './metrics-scrape-1000.js'; scenarios.push(metricsScrape1000); // its own line, so edits to the list above do not collide
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000];
