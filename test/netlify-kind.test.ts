@@ -91,6 +91,7 @@ describe('the netlify kind', () => {
     }, { timeoutMs: 30_000, what: 'both functions on their twins' });
     expect(onTwin.get('netlify:nightly')!.reason).toMatch(/production deploy \w+ failed: Build script returned non-zero exit code: 2/);
     expect(onTwin.get('netlify:hello')!.active).toBe('twin');
+    expect((await project.cli('status')).stdout).toMatch(/^netlify: latest production deploy \w+ error, published \w+ ready$/m);
 
     // The sync function answers from the local runner, as the backup.
     const served = await fetch(`${listen}/api/hello`);

@@ -53,12 +53,28 @@ export function runsText(runs: RunsReport): string {
   return parts.join(', ');
 }
 
-/** One line for a kind that says something of all its units: the GitHub API's remaining budget. */
+/** One line for each kind that says something of all its units: the GitHub API's budget, the Netlify site's deploys. */
 function kindLines(report: HealthReport): string[] {
+  return [...githubLine(report), ...netlifyLine(report)];
+}
+
+function githubLine(report: HealthReport): string[] {
   const github = report.kinds?.github as { unwatched?: string; apiError?: string; api?: { remaining: number | null; limit: number | null; resetAt: string | null; requests: number; notModified: number } } | undefined;
   if (!github) return [];
   if (github.unwatched) return [`github: not watched (${github.unwatched})`];
   const api = github.api!;
   const left = api.remaining === null ? 'budget unknown yet' : `${api.remaining} of ${api.limit} requests left until ${api.resetAt ?? '?'}`;
   return [`github: ${left}; ${api.requests} requests made, ${api.notModified} answered 304${github.apiError ? `; API error: ${github.apiError}` : ''}`];
+}
+
+function netlifyLine(report: HealthReport): string[] {
+  type Deploy = { id: string; state: string };
+  const netlify = report.kinds?.netlify as { unwatched?: string; apiError?: string; latestDeploy?: Deploy; publishedDeploy?: Deploy } | undefined;
+  if (!netlify) return [];
+  if (netlify.unwatched) return [`netlify: not watched (${netlify.unwatched})`];
+  const deploys = [
+    netlify.latestDeploy && `latest production deploy ${netlify.latestDeploy.id} ${netlify.latestDeploy.state}`,
+    netlify.publishedDeploy && `published ${netlify.publishedDeploy.id} ${netlify.publishedDeploy.state}`,
+  ].filter(Boolean);
+  return [`netlify: ${deploys.join(', ') || 'not read yet'}${netlify.apiError ? `; API error: ${netlify.apiError}` : ''}`];
 }
