@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
-import { unitConfig, type CompiledConfig, type SecretRef } from '../../core/config-types.js';
-import { RedundancyError } from '../../core/errors.js';
+import { unitConfig, type CompiledConfig } from '../../core/config-types.js';
+import { resolveSecret } from '../../core/secrets.js';
 import type { Logger } from '../../store/logger.js';
 import { createGitHubApi, type GitHubApi } from './github-api.js';
 import type { GithubUnit } from './github-inventory.js';
@@ -13,17 +13,6 @@ import { variableName, workflowStem } from './workflow-file.js';
 /** The twin workflow of each unit, as `twins` shows and writes it. */
 export function planGithubTwins(config: CompiledConfig, units: readonly GithubUnit[]): Array<{ unit: GithubUnit; twin: WorkflowTwin }> {
   return units.map((unit) => ({ unit, twin: planWorkflowTwin(unit.workflow, unit.doc, { throttleMs: config.schedules.throttle.github }) }));
-}
-
-/**
- * A secret's value, read where it is used. A reference written in the config to an unset variable
- * is a configuration error; the default reference unset means "not configured".
- */
-export function resolveSecret(ref: SecretRef, path: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const value = env[ref.env];
-  if (value !== undefined && value !== '') return value;
-  if (ref.given) throw new RedundancyError('CONFIG_INVALID', `${path}: env:${ref.env} is not set in the environment`);
-  return undefined;
 }
 
 /** `owner/name` of the project's `origin` remote on GitHub, when it has one. */
