@@ -55,7 +55,8 @@ export function runsText(runs: RunsReport): string {
 
 /** One line for each kind that says something of all its units: the GitHub API's budget, the Netlify site's deploys. */
 function kindLines(report: HealthReport): string[] {
-  return [...githubLine(report), ...netlifyLine(report)];
+  const http = report.manager.http?.error ? [`http: not listening on ${report.manager.http.listen}: ${report.manager.http.error}`] : [];
+  return [...http, ...githubLine(report), ...netlifyLine(report)];
 }
 
 function githubLine(report: HealthReport): string[] {

@@ -18,6 +18,12 @@ export interface ManagerReport {
   pid: number;
   version: string;
   startedAt: string;
+  /** The read-only listener (`/health`, `/metrics`): where it listens, or why it does not. */
+  http?: { listen: string; error?: string };
+  /** Notifications not yet delivered, and those given up. */
+  notifications?: { pending: number; dead: number; disabled: string[] };
+  /** The last `reload`: when, and the error that kept the running config. */
+  reload?: { at: string; ok: boolean; error?: string };
 }
 
 export interface ReportSummary {

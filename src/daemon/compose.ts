@@ -6,6 +6,7 @@ import type { UnitRecord } from '../core/failover.js';
 import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 import type { Pauses } from '../core/pause.js';
+import type { ManagerReport } from '../core/report-types.js';
 import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
 import { unitConfig } from '../core/config-types.js';
@@ -67,6 +68,8 @@ export interface OpenOptions {
   dryRun?: (action: string) => void;
   /** Crash testing: `REDUNDANCY_FAULT`'s kill points around effects (fault-injection.ts). */
   fault?: string;
+  /** The manager's line of the report; kept by the caller, which adds what it learns (the listener). */
+  manager?: ManagerReport;
   /** Maintenance pauses in force. */
   pauses?: () => Pauses;
   observer?: SupervisorObserver;
@@ -123,7 +126,7 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     reports: dryRun ? { write: async () => undefined } : reports,
     logger,
     clock: opts.clock,
-    manager: { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
+    manager: opts.manager ?? { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
     ...(opts.pauses && { pauses: opts.pauses }),
     ...(opts.observer && { observer: opts.observer }),
   });

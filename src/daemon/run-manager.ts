@@ -11,6 +11,8 @@ import { openSupervisor } from './compose.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
+import { Observability } from './observability.js';
+import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
 import { Pm2Reconnector } from '../kinds/pm2/pm2-reconnect.js';
 import type { Supervisor } from './supervisor.js';
@@ -39,10 +41,14 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   // Listening from the first moment: a stop during start-up finishes starting, then stops cleanly.
   const stopSignal = waitForStopSignal();
   const startedAt = Date.now();
+  const manager = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
+  const observability = new Observability(config, manager, logger);
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
   const supervisor = openSupervisor({
+    manager,
+    observer: observability.observer(),
     pauses: () => pauses,
     config,
     units,
@@ -72,6 +78,7 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
     },
   });
   await ready;
+  await observability.start(() => supervisor.report());
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
@@ -82,6 +89,7 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   loop.stop();
   await reconnector.stop();
   await closeServer(server);
+  await observability.close();
   unsubscribe();
   await supervisor.drain();
   await pm.close();

@@ -41,7 +41,8 @@ export class ManagerMetrics {
   constructor(opts: ManagerMetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // A lag sampler at prom-client's 10 ms would wake the manager 100 times a second for a figure read once a scrape.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     const build = new Gauge({ name: 'redundancy_build_info', help: 'The running version; always 1.', labelNames: ['version'], registers });
     build.set({ version: opts.version ?? packageVersion }, 1);
     this.notifications = new Counter({ name: 'redundancy_notifications_total', help: 'Notifications by channel and result (sent, failed attempts, dead-lettered).', labelNames: ['channel', 'result'], registers });

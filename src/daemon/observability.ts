@@ -1,0 +1,78 @@
+import type { CompiledConfig } from '../core/config-types.js';
+import { errorMessage } from '../core/errors.js';
+import type { UnitEvent, UnitRecord } from '../core/failover.js';
+import type { HealthReport, ManagerReport } from '../core/report-types.js';
+import { resolveSecret } from '../core/secrets.js';
+import type { UnitId } from '../core/types.js';
+import { startHttpListener, type HttpListener } from '../http/http-listener.js';
+import { ManagerMetrics } from '../http/metrics.js';
+import type { Logger } from '../store/logger.js';
+import { version } from '../version.js';
+import type { SupervisorObserver } from './supervisor.js';
+
+const trialStates = new Set(['probing', 'failing-back']);
+
+/** Counts failovers and failbacks from the supervisor's transitions. */
+export function countTransition(metrics: ManagerMetrics, id: UnitId, from: UnitRecord, to: UnitRecord): void {
+  const before = from.state.kind;
+  const after = to.state.kind;
+  if (after === 'failing-over' && before !== 'failing-over') {
+    metrics.countFailover(id, to.reason);
+    if (trialStates.has(before)) metrics.countFailback(id, 'failed');
+  }
+  if (after === 'primary' && before === 'failing-back') metrics.countFailback(id, 'ok');
+}
+
+/**
+ * What the manager shows outside itself: metrics fed by the supervisor and the read-only HTTP
+ * listener. A listener that cannot start is logged and shown in the report; supervision goes on.
+ */
+export class Observability {
+  readonly metrics = new ManagerMetrics({ version });
+  private listener: HttpListener | undefined;
+  private report: () => HealthReport = () => {
+    throw new Error('no report yet');
+  };
+  /** Read at start: a token written as env:NAME and unset stops the manager from starting. */
+  private readonly token: string | undefined;
+
+  constructor(
+    private readonly config: CompiledConfig,
+    private readonly manager: ManagerReport,
+    private readonly logger: Logger,
+  ) {
+    this.token = config.http.token && resolveSecret(config.http.token, 'http.token');
+  }
+
+  observer(extra: SupervisorObserver = {}): SupervisorObserver {
+    return {
+      transition: (id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent) => {
+        countTransition(this.metrics, id, from, to);
+        extra.transition?.(id, from, to, event);
+      },
+      report: (report: HealthReport) => {
+        this.metrics.update(report);
+        extra.report?.(report);
+      },
+    };
+  }
+
+  async start(report: () => HealthReport): Promise<void> {
+    this.report = report;
+    const { listen } = this.config.http;
+    if (listen === false) return;
+    const address = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    try {
+      this.listener = await startHttpListener({ host: listen.host, port: listen.port, ...(this.token && { token: this.token }), report: () => this.report(), metrics: this.metrics, logger: this.logger });
+      this.manager.http = { listen: this.listener.address };
+      this.logger.info({ listen: this.listener.address }, 'http listener on /health and /metrics');
+    } catch (error) {
+      this.manager.http = { listen: address, error: errorMessage(error) };
+      this.logger.error({ listen: address, err: errorMessage(error) }, 'http listener not started; supervision goes on without it');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+  }
+}
