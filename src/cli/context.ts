@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
 import { loadConfig } from '../core/config-file.js';
 import type { CompiledConfig } from '../core/config-types.js';
-import { errorMessage, isRedundancyError } from '../core/errors.js';
+import { ExitCode, errorMessage, isRedundancyError } from '../core/errors.js';
+import { compileConfig } from '../core/config.js';
 import { defaultConfigCache } from '../store/config-cache.js';
 import { createLogger, flushLogger, type Logger } from '../store/logger.js';
 
@@ -16,6 +17,8 @@ export interface GlobalOptions {
 
 export interface Context {
   config: CompiledConfig;
+  /** Set by a tolerant context whose config did not load (the defaults stand in). */
+  configError?: string;
   logger: Logger;
   json: boolean;
   quiet: boolean;
@@ -26,15 +29,25 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export async function makeContext(opts: GlobalOptions): Promise<Context> {
+/**
+ * `tolerant`: a config that does not load is said in `configError` and the defaults stand in, for
+ * commands that must still answer (status: the running manager keeps its last good config).
+ */
+export async function makeContext(opts: GlobalOptions, tolerant = false): Promise<Context> {
   const cwd = resolve(opts.cwd ?? process.cwd());
-  const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd, cache: defaultConfigCache() });
+  let configError: string | undefined;
+  const config = await loadConfig({ configPath: opts.config ? resolve(opts.config) : undefined, cwd, cache: defaultConfigCache() }).catch((error: unknown) => {
+    if (!tolerant || !isRedundancyError(error) || error.exitCode !== ExitCode.config) throw error;
+    configError = error.message;
+    return compileConfig(undefined, { cwd });
+  });
   // Opened on first use: read-only commands like `status` never touch the log.
   let logger: Logger | undefined;
   const json = opts.json === true;
   const quiet = opts.quiet === true;
   return {
     config,
+    ...(configError !== undefined && { configError }),
     get logger() {
       logger ??= openLogger(config.logsDir, opts.verbose ? 'debug' : 'info');
       return logger;

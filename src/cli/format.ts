@@ -55,8 +55,14 @@ export function runsText(runs: RunsReport): string {
 
 /** One line for each kind that says something of all its units: the GitHub API's budget, the Netlify site's deploys. */
 function kindLines(report: HealthReport): string[] {
-  const http = report.manager.http?.error ? [`http: not listening on ${report.manager.http.listen}: ${report.manager.http.error}`] : [];
-  return [...http, ...githubLine(report), ...netlifyLine(report)];
+  const { http, reload, notifications } = report.manager;
+  const lines = [
+    http?.error && `http: not listening on ${http.listen}: ${http.error}`,
+    reload && !reload.ok && `config: reload at ${reload.at} refused, the running config stays: ${reload.error}`,
+    notifications && (notifications.pending > 0 || notifications.dead > 0 || notifications.disabled.length > 0) &&
+      `notifications: ${notifications.pending} undelivered, ${notifications.dead} given up${notifications.disabled.length > 0 ? `; channels disabled (410): ${notifications.disabled.join(', ')}` : ''}`,
+  ].filter((line): line is string => typeof line === 'string');
+  return [...lines, ...githubLine(report), ...netlifyLine(report)];
 }
 
 function githubLine(report: HealthReport): string[] {

@@ -19,9 +19,9 @@ function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`redundancy: ${text.replace(/^error: /, '').trim()}\n`) });
 
-  const run = (action: (ctx: Context, ...args: never[]) => Promise<number>) =>
+  const run = (action: (ctx: Context, ...args: never[]) => Promise<number>, tolerant = false) =>
     async (...args: unknown[]) => {
-      const ctx = await makeContext(program.opts<GlobalOptions>());
+      const ctx = await makeContext(program.opts<GlobalOptions>(), tolerant);
       try {
         exitCode = await (action as (ctx: Context, ...rest: unknown[]) => Promise<number>)(ctx, ...args);
       } finally {
@@ -54,7 +54,7 @@ function buildProgram(): Command {
     .command('status')
     .description('one line a unit; exit 0 healthy, 1 degraded or on a twin, 2 critical or manager down')
     .option('--watch', 'refresh until interrupted')
-    .action(run(async (ctx, opts: { watch?: boolean }) => (await import('./commands/status.js')).statusCommand(ctx, opts)));
+    .action(run(async (ctx, opts: { watch?: boolean }) => (await import('./commands/status.js')).statusCommand(ctx, opts), true));
   program
     .command('check')
     .description('one full health round now; writes the report')
@@ -67,6 +67,13 @@ function buildProgram(): Command {
       .option('--dry-run', 'say what would change')
       .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
+  program
+    .command('reload')
+    .description('the running manager re-reads the config and every source; on any error the running config stays (exit 78)')
+    .action(async () => {
+      // Not through `run`: a config that no longer loads must still reach the manager, which refuses it.
+      exitCode = await (await import('./commands/reload.js')).reloadCommand(program.opts<GlobalOptions>());
+    });
   for (const action of ['pause', 'resume'] as const) {
     const command = program
       .command(`${action} [unit]`)

@@ -106,6 +106,13 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
   return kinds;
 }
 
+/** The kinds with the crash-test kill points armed, as a supervisor gets them at start and at a reload. */
+export function openFaultedKinds(opts: OpenOptions): KindRuntime[] {
+  const kinds = openKinds(opts);
+  withEffectFault(kinds, opts.fault);
+  return kinds;
+}
+
 /** Wires a Supervisor over real or dry-run adapters; the daemon and one-off CLI commands share it. */
 export function openSupervisor(opts: OpenOptions): Supervisor {
   const { config, logger, dryRun } = opts;
@@ -118,8 +125,7 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     onRecover: () => logger.info('health report written again'),
   });
   const store = new StateStore<UnitRecord>({ file: stateFile(config), validateUnit: decodeRecord, logger });
-  const kinds = openKinds(opts);
-  withEffectFault(kinds, opts.fault);
+  const kinds = openFaultedKinds(opts);
   return new Supervisor({
     kinds,
     store: dryRun ? { load: (now) => store.load(now), save: async () => undefined } : store,

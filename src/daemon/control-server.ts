@@ -8,6 +8,8 @@ export interface ControlHandlers {
   check(): Promise<HealthReport>;
   manual(unit: string, action: 'failover' | 'failback'): Promise<{ state: string; reason: string }>;
   hasUnit(unit: string): boolean;
+  /** Re-read the config and sources; swap only if they load. */
+  reload(): Promise<{ ok: boolean }>;
   /** The pause file changed: read it again. */
   pauses(): Promise<HealthReport>;
 }
@@ -41,6 +43,10 @@ async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number,
   if (req.method === 'GET' && action === 'status') return [200, await h.status()];
   if (req.method === 'POST' && action === 'check') return [200, await h.check()];
   if (req.method === 'POST' && action === 'pauses') return [200, await h.pauses()];
+  if (req.method === 'POST' && action === 'reload') {
+    const result = await h.reload();
+    return [result.ok ? 200 : 422, result];
+  }
   if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
     if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];
     return [200, await h.manual(unit, action)];

@@ -34,14 +34,14 @@ export class Observability {
     throw new Error('no report yet');
   };
   /** Read at start: a token written as env:NAME and unset stops the manager from starting. */
-  private readonly token: string | undefined;
+  private token: string | undefined;
 
   constructor(
-    private readonly config: CompiledConfig,
+    private config: CompiledConfig,
     private readonly manager: ManagerReport,
     private readonly logger: Logger,
   ) {
-    this.token = config.http.token && resolveSecret(config.http.token, 'http.token');
+    this.token = Observability.tokenOf(config);
   }
 
   observer(extra: SupervisorObserver = {}): SupervisorObserver {
@@ -70,6 +70,23 @@ export class Observability {
       this.manager.http = { listen: address, error: errorMessage(error) };
       this.logger.error({ listen: address, err: errorMessage(error) }, 'http listener not started; supervision goes on without it');
     }
+  }
+
+  /** Checks a new config before a reload swaps anything: its token must be readable. */
+  static tokenOf(config: CompiledConfig): string | undefined {
+    return config.http.token && resolveSecret(config.http.token, 'http.token');
+  }
+
+  /** A reload: the listener moves only when its address or token changed. */
+  async reconfigure(next: CompiledConfig, token: string | undefined): Promise<void> {
+    const same = JSON.stringify(next.http.listen) === JSON.stringify(this.config.http.listen) && token === this.token;
+    this.config = next;
+    if (same && (this.listener || next.http.listen === false)) return;
+    this.token = token;
+    await this.close();
+    this.listener = undefined;
+    delete this.manager.http;
+    await this.start(this.report);
   }
 
   async close(): Promise<void> {

@@ -2,12 +2,15 @@ import type { Server } from 'node:http';
 import { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
 import { systemClock } from '../core/clock.js';
 import type { CompiledConfig } from '../core/config-types.js';
+import type { ManagerReport } from '../core/report-types.js';
 import { errorMessage, RedundancyError } from '../core/errors.js';
 import { flushLogger, type Logger } from '../store/logger.js';
 import { readPauses } from '../store/pause-file.js';
 import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from './control-client.js';
-import { openSupervisor } from './compose.js';
+import { openFaultedKinds, openSupervisor } from './compose.js';
+import { reloadConfig, type ReloadResult } from './reload.js';
+import { UnitQueue } from './unit-queue.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
@@ -15,7 +18,6 @@ import { Observability } from './observability.js';
 import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
 import { Pm2Reconnector } from '../kinds/pm2/pm2-reconnect.js';
-import type { Supervisor } from './supervisor.js';
 
 /**
  * The manager in this process: one health round every `checkInterval`, PM2 bus events in between,
@@ -37,11 +39,12 @@ export async function runManager(config: CompiledConfig, logger: Logger): Promis
   }
 }
 
-async function supervise(config: CompiledConfig, logger: Logger, socketPath: string): Promise<void> {
+async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath: string): Promise<void> {
+  let config = startConfig;
   // Listening from the first moment: a stop during start-up finishes starting, then stops cleanly.
   const stopSignal = waitForStopSignal();
   const startedAt = Date.now();
-  const manager = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
+  const manager: ManagerReport = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
   const observability = new Observability(config, manager, logger);
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
@@ -58,18 +61,41 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
     clock: systemClock,
     startedAt,
   });
+  // Rounds and reloads take turns: a reload swaps the units a round would be looking at.
+  const serial = new UnitQueue();
+  const reload = (): Promise<ReloadResult> =>
+    serial.run('supervisor', async () => {
+      const result = await reloadConfig({
+        current: config,
+        pm,
+        logger,
+        apply: async (next, nextUnits) => {
+          const token = Observability.tokenOf(next);
+          const kinds = openFaultedKinds({ config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
+          const swapped = await supervisor.replaceKinds(kinds);
+          config = next;
+          await observability.reconfigure(next, token);
+          return swapped;
+        },
+      });
+      manager.reload = result.ok ? { at: result.at, ok: true } : { at: result.at, ok: false, error: result.error };
+      observability.metrics.configReloaded(result.ok);
+      supervisor.refreshReport();
+      return result;
+    });
   // The socket answers from the start, so a CLI never mistakes a manager still starting for none.
   const ready = supervisor.init();
   ready.catch(() => undefined); // awaited below; this only keeps a failed init from counting as unhandled meanwhile
   const server = await startControlServer(socketPath, {
     status: async () => (await ready, supervisor.report()),
-    check: async () => (await ready, supervisor.round()),
+    check: async () => (await ready, serial.run('supervisor', () => supervisor.round())),
     manual: async (unit, action) => {
       await ready;
       const record = await supervisor.manual(unit, action);
       return { state: record.state.kind, reason: record.reason };
     },
     hasUnit: (unit) => supervisor.has(unit),
+    reload: async () => (await ready, reload()),
     pauses: async () => {
       pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
       logger.info({ pauses }, 'pauses read');
@@ -83,8 +109,11 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');
-  const loop = startRounds(supervisor, reconnector, config.checkIntervalMs, logger);
+  const loop = startRounds(() => serial.run('supervisor', () => supervisor.round()), reconnector, () => config.checkIntervalMs, logger);
+  const onHangup = () => void reload();
+  process.on('SIGHUP', onHangup);
   await stopSignal;
+  process.off('SIGHUP', onHangup);
   logger.info('manager stopping; the active side of every unit keeps running');
   loop.stop();
   await reconnector.stop();
@@ -100,13 +129,13 @@ async function supervise(config: CompiledConfig, logger: Logger, socketPath: str
  * One round now, then one every `intervalMs`; none while PM2 is lost (the reconnect restores the
  * units), and a failed round whose daemon no longer answers starts the reconnect.
  */
-function startRounds(supervisor: Supervisor, reconnector: Pm2Reconnector, intervalMs: number, logger: Logger): { stop(): void } {
+function startRounds(round: () => Promise<unknown>, reconnector: Pm2Reconnector, intervalMs: () => number, logger: Logger): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const round = async () => {
+  const once = async () => {
     if (reconnector.down) return;
     try {
-      await supervisor.round();
+      await round();
     } catch (error) {
       await reconnector.check();
       // Said once for a lost daemon (by the reconnect), not on every round.
@@ -116,9 +145,9 @@ function startRounds(supervisor: Supervisor, reconnector: Pm2Reconnector, interv
   // A chain of timeouts, not an interval: a slow round never overlaps the next.
   const next = () => {
     if (stopped) return;
-    timer = setTimeout(() => void round().finally(next), intervalMs);
+    timer = setTimeout(() => void once().finally(next), intervalMs());
   };
-  void round().finally(next);
+  void once().finally(next);
   return {
     stop() {
       stopped = true;

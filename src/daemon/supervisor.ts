@@ -47,15 +47,19 @@ export class Supervisor {
   private readonly reported = new Map<UnitId, { record: UnitRecord; key: string; report: UnitReport }>();
   private lastReport: HealthReport | undefined;
   private readonly sink: LatestReportSink;
+  private kinds: readonly KindRuntime[];
+  private unlisten: (() => void) | undefined;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.sink = new LatestReportSink((report) => deps.reports.write(report));
-    for (const kind of deps.kinds) for (const d of kind.drivers) this.drivers.set(d.unit.id, d);
+    this.kinds = deps.kinds;
+    for (const kind of this.kinds) for (const d of kind.drivers) this.drivers.set(d.unit.id, d);
   }
 
   /** Loads saved state and carries on any transition a previous manager left half done. */
   async init(): Promise<void> {
-    const { logger, clock, store, kinds } = this.deps;
+    const { logger, clock, store } = this.deps;
+    const kinds = this.kinds;
     const loaded = await store.load(clock.now());
     await Promise.all(kinds.map((k) => k.refresh(true)));
     for (const d of this.drivers.values()) {
@@ -73,8 +77,43 @@ export class Supervisor {
 
   /** Subscribes to what the kinds push between rounds; returns the unsubscribe. */
   listen(): () => void {
-    const offs = this.deps.kinds.map((kind) => kind.subscribe((id, event) => this.event(id, event)));
-    return () => offs.forEach((off) => off());
+    const offs = this.kinds.map((kind) => kind.subscribe((id, event) => this.event(id, event)));
+    this.unlisten = () => offs.forEach((off) => off());
+    return () => {
+      this.unlisten?.();
+      this.unlisten = undefined;
+    };
+  }
+
+  /**
+   * A reload: the kinds of a new config and inventory take over. A unit kept keeps its state,
+   * window and failovers (its driver, probe and policy are the new ones); a unit added starts from
+   * what the world shows; a unit removed keeps its saved state and is left as it is. The caller
+   * runs no round meanwhile.
+   */
+  async replaceKinds(kinds: readonly KindRuntime[]): Promise<{ added: UnitId[]; removed: UnitId[] }> {
+    const { clock, logger } = this.deps;
+    await this.queue.idle();
+    const listening = this.unlisten !== undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    const before = new Set(this.drivers.keys());
+    await Promise.all(this.kinds.map((kind) => kind.close()));
+    this.kinds = kinds;
+    this.drivers.clear();
+    this.reported.clear();
+    for (const kind of kinds) for (const d of kind.drivers) this.drivers.set(d.unit.id, d);
+    const added = [...this.drivers.keys()].filter((id) => !before.has(id));
+    const removed = [...before].filter((id) => !this.drivers.has(id));
+    await Promise.all(kinds.map((k) => k.refresh(true)));
+    for (const id of added) this.records.set(id, this.records.get(id) ?? this.drivers.get(id)!.rebuild(clock.now()));
+    await this.save();
+    if (listening) this.listen();
+    await this.eachUnit((d) => this.reconcile(d));
+    for (const kind of kinds) kind.settle?.();
+    if (removed.length > 0) logger.warn({ units: removed }, 'units no longer in the config or sources: their state is kept and they are left as they are');
+    this.writeReport();
+    return { added, removed };
   }
 
   /** An observation pushed between rounds (a crash on PM2's bus, a finished run). */
@@ -85,15 +124,15 @@ export class Supervisor {
 
   /** After a kind's world was replaced (a new PM2 daemon): looks again and restores every unit's active side. */
   async resync(): Promise<void> {
-    for (const kind of this.deps.kinds) kind.forget();
-    await Promise.all(this.deps.kinds.map((k) => k.refresh(true)));
+    for (const kind of this.kinds) kind.forget();
+    await Promise.all(this.kinds.map((k) => k.refresh(true)));
     await this.eachUnit((d) => this.reconcile(d));
     this.writeReport();
   }
 
   /** One health round: look at every unit, feed the state machine, write the report. */
   async round(): Promise<HealthReport> {
-    await Promise.all(this.deps.kinds.map((k) => k.refresh(false)));
+    await Promise.all(this.kinds.map((k) => k.refresh(false)));
     let cursorsMoved = false;
     await this.eachUnit(async (d) => {
       const record = this.records.get(d.unit.id)!;
@@ -142,7 +181,7 @@ export class Supervisor {
   /** Waits for work under way, then saves synchronously enough for a SIGTERM. */
   async drain(): Promise<void> {
     await this.queue.idle();
-    await Promise.all(this.deps.kinds.map((kind) => kind.close()));
+    await Promise.all(this.kinds.map((kind) => kind.close()));
     await this.save();
     await this.sink.flush();
   }
@@ -213,7 +252,7 @@ export class Supervisor {
     const now = this.deps.clock.now();
     const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
     const report = reportOf(units, this.deps.manager, now);
-    const kinds = Object.fromEntries(this.deps.kinds.flatMap((k) => {
+    const kinds = Object.fromEntries(this.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];
     }));

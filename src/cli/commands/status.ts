@@ -35,6 +35,7 @@ async function printStatus(ctx: Context): Promise<number> {
     );
     return 2;
   }
-  ctx.result({ ...report, manager: { ...report.manager, running: managerUp } }, formatStatus(report, managerUp, Date.now()));
+  const configLine = ctx.configError ? `config: does not load: ${ctx.configError}\n` : '';
+  ctx.result({ ...report, manager: { ...report.manager, running: managerUp }, ...(ctx.configError && { configError: ctx.configError }) }, `${configLine}${formatStatus(report, managerUp, Date.now())}`);
   return statusExitCode(report, managerUp);
 }
