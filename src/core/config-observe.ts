@@ -22,7 +22,8 @@ const channelKeys: Record<ChannelSpec['type'], string[]> = {
 
 /** `notify:` — grouping, repeats and the channels; secrets stay references until the manager starts. */
 export function compileNotify(check: Checker, raw: unknown): CompiledConfig['notify'] {
-  const notify = check.map(['notify'], raw, ['groupWait', 'repeatInterval', 'channels']);
+  const notify = check.map(['notify'], raw, ['groupWait', 'repeatInterval', 'channels', 'backoff']);
+  const backoff = check.map(['notify', 'backoff'], notify.backoff, ['base', 'cap', 'maxAge']);
   const list = notify.channels ?? [];
   if (!Array.isArray(list)) check.fail(['notify', 'channels'], list, 'a list of channels ({ type: webhook | slack | email, ... })');
   const names = new Set<string>();
@@ -34,7 +35,12 @@ export function compileNotify(check: Checker, raw: unknown): CompiledConfig['not
   });
   return {
     groupWaitMs: check.duration(['notify', 'groupWait'], notify.groupWait, 5_000, { allowZero: true }),
-    repeatIntervalMs: check.duration(['notify', 'repeatInterval'], notify.repeatInterval, 4 * 3_600_000),
+    repeatIntervalMs: check.duration(['notify', 'repeatInterval'], notify.repeatInterval, 4 * 3_600_000, { allowZero: true }),
+    backoff: {
+      baseMs: check.duration(['notify', 'backoff', 'base'], backoff.base, 1_000),
+      capMs: check.duration(['notify', 'backoff', 'cap'], backoff.cap, 300_000),
+      maxAgeMs: check.duration(['notify', 'backoff', 'maxAge'], backoff.maxAge, 86_400_000),
+    },
     channels,
   };
 }

@@ -129,6 +129,8 @@ export interface CompiledConfig {
     groupWaitMs: number;
     /** The same notification for a unit again only after this, while it stays on its twin or down. @default 4h */
     repeatIntervalMs: number;
+    /** Retries of a delivery: exponential from `baseMs` with full jitter, at most `capMs` apart, given up after `maxAgeMs`. @default 1s, 5m, 24h */
+    backoff: { baseMs: number; capMs: number; maxAgeMs: number };
     channels: ChannelSpec[];
   };
   /** Reload when the config file changes. @default false */

@@ -65,7 +65,7 @@ describe('compileConfig defaults', () => {
         },
       },
       http: { listen: { host: '127.0.0.1', port: 9797 } },
-      notify: { groupWaitMs: 5_000, repeatIntervalMs: 14_400_000, channels: [] },
+      notify: { groupWaitMs: 5_000, repeatIntervalMs: 14_400_000, backoff: { baseMs: 1_000, capMs: 300_000, maxAgeMs: 86_400_000 }, channels: [] },
       watch: false,
       schedules: {
         graceMs: 120_000,
@@ -181,6 +181,7 @@ describe('compileConfig defaults', () => {
     expect(compileConfig({ notify: { groupWait: 0, channels: [{ type: 'slack', url: 'env:SLACK_URL' }] } }, { cwd: '/' }).notify).toEqual({
       groupWaitMs: 0,
       repeatIntervalMs: 14_400_000,
+      backoff: { baseMs: 1_000, capMs: 300_000, maxAgeMs: 86_400_000 },
       channels: [{ type: 'slack', name: 'slack-1', url: { env: 'SLACK_URL', given: true }, timeoutMs: 10_000 }],
     });
     expect(compileError({ sources: { netlify: { listen: '8888' } } }).message).toBe(

@@ -54,6 +54,7 @@ export class Observability {
         this.metrics.update(report);
         extra.report?.(report);
       },
+      ...(extra.sample && { sample: extra.sample }),
     };
   }
 

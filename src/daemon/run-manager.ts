@@ -14,6 +14,7 @@ import { UnitQueue } from './unit-queue.js';
 import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
+import { Alerts, resolveChannels } from './alerts.js';
 import { Observability } from './observability.js';
 import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
@@ -46,12 +47,13 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const startedAt = Date.now();
   const manager: ManagerReport = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
   const observability = new Observability(config, manager, logger);
+  const alerts = new Alerts(config, resolveChannels(config), { clock: systemClock, logger, metrics: observability.metrics, manager });
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
   const supervisor = openSupervisor({
     manager,
-    observer: observability.observer(),
+    observer: observability.observer({ report: (report) => alerts.report(report), sample: (id, sample, state) => alerts.sample(id, sample, state) }),
     pauses: () => pauses,
     config,
     units,
@@ -71,15 +73,18 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
         logger,
         apply: async (next, nextUnits) => {
           const token = Observability.tokenOf(next);
+          const channels = resolveChannels(next);
           const kinds = openFaultedKinds({ config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
           const swapped = await supervisor.replaceKinds(kinds);
           config = next;
           await observability.reconfigure(next, token);
+          await alerts.reconfigure(next, channels);
           return swapped;
         },
       });
       manager.reload = result.ok ? { at: result.at, ok: true } : { at: result.at, ok: false, error: result.error };
       observability.metrics.configReloaded(result.ok);
+      if (!result.ok) alerts.configError(`reload refused, the running config stays: ${result.error}`);
       supervisor.refreshReport();
       return result;
     });
@@ -97,7 +102,9 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
     hasUnit: (unit) => supervisor.has(unit),
     reload: async () => (await ready, reload()),
     pauses: async () => {
+      const before = pauses;
       pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
+      alerts.paused(before, pauses);
       logger.info({ pauses }, 'pauses read');
       await ready;
       return supervisor.refreshReport();
@@ -105,6 +112,7 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   });
   await ready;
   await observability.start(() => supervisor.report());
+  await alerts.start();
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
@@ -121,6 +129,7 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   await observability.close();
   unsubscribe();
   await supervisor.drain();
+  await alerts.close();
   await pm.close();
   await flushLogger(logger);
 }

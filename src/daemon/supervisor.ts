@@ -1,12 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
-import { effectsOf, isTransitional, transition, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
+import { effectsOf, isTransitional, transition, type Effect, type StateKind, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
 import { reportOf, unitReport } from '../core/health.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
 import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
-import type { UnitId } from '../core/types.js';
+import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
 import type { StateStore } from '../store/state-store.js';
@@ -28,6 +28,8 @@ export interface SupervisorDeps {
 
 export interface SupervisorObserver {
   transition?(id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent): void;
+  /** Every sample a unit's kind reported, with the state it found the unit in. */
+  sample?(id: UnitId, sample: Sample, state: StateKind): void;
   report?(report: HealthReport): void;
 }
 
@@ -204,6 +206,7 @@ export class Supervisor {
       return;
     }
     this.records.set(id, t.record);
+    if (event.type === 'sample') this.deps.observer?.sample?.(id, event.sample, before.state.kind);
     if (!t.changed) return;
     if (t.record.state.kind !== before.state.kind) {
       this.deps.logger.info({ unit: id, from: before.state.kind, to: t.record.state.kind, reason: t.record.reason }, 'transition');
