@@ -44,7 +44,7 @@ describe('notifications from the manager', () => {
     // Time for a duplicate to show up, if there were one.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(bodies(receiver).filter((b) => b.body.type === 'failover')).toHaveLength(1);
-    const [{ body, request }] = failovers;
+    const { body, request } = failovers[0]!;
     expect(body).toMatchObject({ unit: `pm2:nf${process.pid}`, state: expect.stringMatching(/failing-over|backup/) });
     expect(verifyWebhook(secret, request.headers as Record<string, string>, request.body)).toBe(true);
     expect(bodies(receiver).map((b) => b.body.type)).toContain('manager-start');

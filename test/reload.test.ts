@@ -51,4 +51,21 @@ describe('reload', () => {
     manager.kill('SIGTERM');
     await manager;
   });
+
+  it('with watch: true, reloads by itself when the ecosystem file is saved', async () => {
+    const project = await appProject(session, { name: `rlw${process.pid}`, config: ['watch: true'] });
+    const manager = session.startManager(project);
+    await waitFor(async () => ((await status(project)).report.units?.[0]?.samples ?? 0) > 0 || undefined, { timeoutMs: 30_000, what: 'the unit watched' });
+    const text = await readFile(join(project.dir, 'ecosystem.config.cjs'), 'utf8');
+    const apps = (JSON.parse(text.replace(/^module\.exports = /, '').replace(/;\s*$/, '')) as { apps: Array<Record<string, unknown>> }).apps;
+    const added = { name: `rlx${process.pid}`, script: join(fixtures, 'service.cjs'), env: { PORT: String((await freePorts(1))[0]) } };
+    await project.write('ecosystem.config.cjs', ecosystem([...apps, added]));
+    const report = await waitFor(async () => {
+      const r = (await status(project)).report;
+      return r.units.some((u) => u.id === `pm2:rlx${process.pid}`) ? r : undefined;
+    }, { timeoutMs: 20_000, what: 'the unit added by the watcher' });
+    expect(report.manager.reload?.ok).toBe(true);
+    manager.kill('SIGTERM');
+    await manager;
+  });
 });

@@ -15,6 +15,7 @@ import { controlSocketPath } from './control-socket.js';
 import { startControlServer } from './control-server.js';
 import { withInjectedFault } from './fault-injection.js';
 import { Alerts, resolveChannels } from './alerts.js';
+import { watchedPaths, watchSources } from './config-watch.js';
 import { Observability } from './observability.js';
 import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
@@ -65,6 +66,16 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   });
   // Rounds and reloads take turns: a reload swaps the units a round would be looking at.
   const serial = new UnitQueue();
+  // Watching follows the config: a reload may turn it on or off, or change what is watched.
+  let watcher: { close(): Promise<void> } | undefined;
+  let watching = '';
+  const rewatch = async () => {
+    const wanted = config.watch ? JSON.stringify(watchedPaths(config)) : '';
+    if (wanted === watching) return;
+    await watcher?.close();
+    watcher = config.watch ? watchSources(config, () => void reload(), logger) : undefined;
+    watching = wanted;
+  };
   const reload = (): Promise<ReloadResult> =>
     serial.run('supervisor', async () => {
       const result = await reloadConfig({
@@ -85,6 +96,7 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
       manager.reload = result.ok ? { at: result.at, ok: true } : { at: result.at, ok: false, error: result.error };
       observability.metrics.configReloaded(result.ok);
       if (!result.ok) alerts.configError(`reload refused, the running config stays: ${result.error}`);
+      else await rewatch();
       supervisor.refreshReport();
       return result;
     });
@@ -120,8 +132,10 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const loop = startRounds(() => serial.run('supervisor', () => supervisor.round()), reconnector, () => config.checkIntervalMs, logger);
   const onHangup = () => void reload();
   process.on('SIGHUP', onHangup);
+  await rewatch();
   await stopSignal;
   process.off('SIGHUP', onHangup);
+  await watcher?.close();
   logger.info('manager stopping; the active side of every unit keeps running');
   loop.stop();
   await reconnector.stop();
