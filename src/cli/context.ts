@@ -49,7 +49,7 @@ export async function makeContext(opts: GlobalOptions, tolerant = false): Promis
     config,
     ...(configError !== undefined && { configError }),
     get logger() {
-      logger ??= openLogger(config.logsDir, opts.verbose ? 'debug' : 'info');
+      logger ??= openLogger(config.logsDir, opts.verbose ? 'debug' : 'info', { maxBytes: config.history.maxBytes, keep: config.history.keep });
       return logger;
     },
     json,
@@ -90,9 +90,9 @@ export async function connectIfRunning(): Promise<Pm2ProcessManager | undefined>
 }
 
 /** logs/ may be unwritable: supervision and read-only commands go on, logging to stderr. */
-function openLogger(logsDir: string, level: string): Logger {
+function openLogger(logsDir: string, level: string, rotate: { maxBytes: number; keep: number }): Logger {
   try {
-    return createLogger({ logsDir, level });
+    return createLogger({ logsDir, level, rotate });
   } catch (error) {
     const logger = createLogger({ destination: 'stderr', level: 'warn' });
     logger.warn({ err: errorMessage(error) }, `cannot write ${logsDir}; logging to stderr`);

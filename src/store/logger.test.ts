@@ -20,6 +20,22 @@ async function loggedLines(logsDir: string): Promise<Array<Record<string, unknow
 }
 
 describe('createLogger', () => {
+  it('rotates the log by size, keeping the configured number of old files, losing no line', async () => {
+    const logsDir = path.join(dir, 'logs');
+    const logger = createLogger({ logsDir, rotate: { maxBytes: 4_000, keep: 2 } });
+    for (let i = 0; i < 60; i++) {
+      logger.info({ i, padding: 'x'.repeat(100) }, 'line');
+      // Rotation follows writes: give the asynchronous writer its turn, as a manager between rounds does.
+      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await flushLogger(logger);
+    const names = (await fs.readdir(logsDir)).sort();
+    expect(names).toEqual([LOG_FILE_NAME, `${LOG_FILE_NAME}.1`, `${LOG_FILE_NAME}.2`]);
+    for (const name of names) expect((await fs.stat(path.join(logsDir, name))).size).toBeLessThan(8_000);
+    const current = await loggedLines(logsDir);
+    expect(current.at(-1)).toMatchObject({ i: 59 });
+  });
+
   it('writes JSON lines to logs/redundancy.log with secrets redacted', async () => {
     const logsDir = path.join(dir, 'logs');
     const logger = createLogger({ logsDir, level: 'debug' });

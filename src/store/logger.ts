@@ -21,6 +21,8 @@ export interface LoggerOptions {
   level?: string;
   /** Where lines go. @default `file` */
   destination?: 'file' | 'stderr';
+  /** Rotate the file past this size, keeping `keep` old ones (`redundancy.log.1` newest), like the history. @default 1 MiB, 3 */
+  rotate?: { maxBytes: number; keep: number };
 }
 
 export const LOG_FILE_NAME = 'redundancy.log';
@@ -92,12 +94,25 @@ function openLogFile(file: string): number {
   }
 }
 
-function fileDestination(file: string): ReturnType<Pino['destination']> {
-  const stream = pino().destination({ dest: openLogFile(file), sync: false });
+function fileDestination(file: string, rotate: { maxBytes: number; keep: number }): ReturnType<Pino['destination']> {
+  const fd = openLogFile(file);
+  let size = fs.fstatSync(fd).size;
+  fs.closeSync(fd);
+  // By path, not by descriptor: a rotation reopens the same name.
+  const stream = pino().destination({ dest: file, sync: false });
   // A failed write (disk full) must not kill the manager: say so on stderr once per failing streak.
   let reported = false;
-  stream.on('write', () => {
+  stream.on('write', (bytes: number) => {
     reported = false;
+    size += bytes;
+    if (size <= rotate.maxBytes) return;
+    size = 0;
+    try {
+      rotateFiles(file, rotate.keep);
+      stream.reopen();
+    } catch (error) {
+      process.stderr.write(`redundancy: rotating ${file} failed: ${errorMessage(error)}\n`);
+    }
   });
   stream.on('error', (error: Error) => {
     if (reported) return;
@@ -107,6 +122,15 @@ function fileDestination(file: string): ReturnType<Pino['destination']> {
   return stream;
 }
 
+/** `file` -> `file.1` -> ... -> `file.<keep>`; the oldest falls off. Lines still in flight land in `file.1`. */
+function rotateFiles(file: string, keep: number): void {
+  if (keep < 1) return fs.truncateSync(file, 0);
+  for (let i = keep - 1; i >= 1; i -= 1) {
+    if (fs.existsSync(`${file}.${i}`)) fs.renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+  }
+  fs.renameSync(file, `${file}.1`);
+}
+
 /**
  * The project's pino logger: JSON lines, secrets redacted. Throws IO when the log file cannot be
  * opened. Call `flushLogger` before exiting.
@@ -114,7 +138,7 @@ function fileDestination(file: string): ReturnType<Pino['destination']> {
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.destination === 'stderr'
     ? pino().destination({ dest: 2, sync: true })
-    : fileDestination(path.join(opts.logsDir ?? 'logs', LOG_FILE_NAME));
+    : fileDestination(path.join(opts.logsDir ?? 'logs', LOG_FILE_NAME), opts.rotate ?? { maxBytes: 1024 * 1024, keep: 3 });
   return pino()(
     {
       level: opts.level ?? 'info',
