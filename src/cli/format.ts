@@ -25,14 +25,14 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
   const summary = `units: ${s.units}  healthy: ${s.healthy}  on twin: ${s.onTwin}  critical: ${s.critical}`;
   const rows = report.units.map((u) => [
     u.id,
-    u.state,
+    u.paused ? `${u.state} (paused)` : u.state,
     u.active,
     u.health,
     `${u.errorRate.toFixed(2)}/${u.samples}`,
     `${u.primary.name} ${u.primary.status}`,
     `${u.twin.name} ${u.twin.status}${u.twin.memoryMb !== undefined ? ` ${Math.round(u.twin.memoryMb)}MB` : ''}`,
     String(u.failovers),
-    [u.reason, u.twin.reason && `twin: ${u.twin.reason}`, u.runs && runsText(u.runs)].filter(Boolean).join('; '),
+    [u.paused && `paused ${u.paused.until ? `until ${u.paused.until}` : 'until resumed'}`, u.reason, u.twin.reason && `twin: ${u.twin.reason}`, u.runs && runsText(u.runs)].filter(Boolean).join('; '),
   ]);
   const body = rows.length > 0
     ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
