@@ -1,3 +1,4 @@
+import type { OrchestrateConfig } from './config-orchestrate.js';
 import type { UnitId, UnitKind } from './types.js';
 
 export type ProbeConfig =
@@ -135,6 +136,8 @@ export interface CompiledConfig {
   };
   /** Reload when the config file changes. @default false */
   watch: boolean;
+  /** The `orchestrate` plan: preflight checks and stages of jobs. @default no stages */
+  orchestrate: OrchestrateConfig;
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
     graceMs: number;

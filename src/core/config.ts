@@ -3,6 +3,7 @@ import type { CompiledConfig, PolicyConfig, ProbeConfig, SecretRef, TwinMode, Un
 import { unitKinds, type UnitKind } from './types.js';
 import { Checker, httpUrl, isPlainMap, listenAddress, type Path } from './config-checker.js';
 import { compileHttp, compileNotify } from './config-observe.js';
+import { compileOrchestrate } from './config-orchestrate.js';
 import { formatDuration } from './duration.js';
 
 export { displayKey, parseSize } from './config-checker.js';
@@ -20,7 +21,7 @@ export function defaultEcosystemFiles(cwd: string): string[] {
 }
 
 // setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
-const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history', 'http', 'notify', 'watch'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history', 'http', 'notify', 'watch', 'orchestrate'];
 const scheduleKinds: readonly UnitKind[] = ['cron', 'script', 'github', 'netlify'];
 const twinModes: readonly TwinMode[] = ['cold', 'warm'];
 const policyKeys = [
@@ -77,6 +78,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
     schedules: compileSchedules(check, top.schedules),
     http: compileHttp(check, top.http),
     notify: compileNotify(check, top.notify),
+    orchestrate: compileOrchestrate(check, top.orchestrate, cwd),
     watch: check.boolean(['watch'], top.watch, false),
     twin: { mode: twinMode },
     units: compileUnits(check, top.units, twinMode, policies),
