@@ -14,4 +14,25 @@ if [ "${1:-}" = "status" ]; then
   shift
   exec node "$cli" status "$@"
 fi
-exec node "$cli" start "$@"
+node "$cli" start "$@"
+# Once per project: the manager under PM2 dies with PM2's own daemon; say how to supervise it from outside.
+project="$PWD" hint=yes
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cwd) project="${2:-$project}"; shift ;;
+    --cwd=*) project="${1#--cwd=}" ;;
+    --foreground|--dry-run|--quiet|--json) hint=no ;;
+  esac
+  shift
+done
+shown="$project/.redundancy/startup-hint-shown"
+if [ "$hint" = yes ] && [ -d "$project/.redundancy" ] && [ ! -e "$shown" ]; then
+  cat >&2 <<EOF
+redundancy: the manager runs as the PM2 app redundancy-manager, so it dies with PM2's own daemon
+  (kill -9, the OOM killer) and nothing brings it back. To supervise it from outside PM2:
+    node $cli --cwd $project startup          # a systemd unit (root: system-wide; else systemctl --user)
+    node $cli --cwd $project startup cron     # where systemd does not run: @reboot and every minute
+  See "Surviving PM2's own daemon" in the README. (Said once; $shown remembers.)
+EOF
+  : > "$shown" || true
+fi

@@ -20,14 +20,14 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
   const age = Math.max(0, Math.round((now - Date.parse(report.generatedAt)) / 1000));
   const manager = managerUp
     ? `manager: running (pid ${report.manager.pid}, v${report.manager.version}, since ${report.manager.startedAt})`
-    : `manager: NOT RUNNING (last report ${age}s old, from pid ${report.manager.pid})`;
+    : `manager: NOT RUNNING (last report ${age}s old, from pid ${report.manager.pid}); every row below is stale: \`redundancy ensure\` starts the manager outside PM2`;
   const s = report.summary;
   const summary = `units: ${s.units}  healthy: ${s.healthy}  on twin: ${s.onTwin}  critical: ${s.critical}`;
   const rows = report.units.map((u) => [
     u.id,
     u.paused ? `${u.state} (paused)` : u.state,
     u.active,
-    u.health,
+    managerUp ? u.health : `${u.health}, ${agoText(unitAgeMs(report, u, now))} (stale)`,
     `${u.errorRate.toFixed(2)}/${u.samples}`,
     `${u.primary.name} ${u.primary.status}`,
     `${u.twin.name} ${u.twin.status}${u.twin.memoryMb !== undefined ? ` ${Math.round(u.twin.memoryMb)}MB` : ''}`,
@@ -38,6 +38,20 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
     ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
     : 'no units: nothing to supervise (see `redundancy inventory`)';
   return [manager, summary, ...kindLines(report), body].join('\n');
+}
+
+/** How old a unit's row is: since its last check, else since the report was written. */
+export function unitAgeMs(report: HealthReport, unit: HealthReport['units'][number], now: number): number {
+  return Math.max(0, now - Date.parse(unit.lastCheckAt ?? report.generatedAt));
+}
+
+/** `12s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
+export function agoText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s}s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} d ago`;
 }
 
 /** A scheduled unit's runs in one phrase: the last, the next slot, and the twin's next firing while on it. */

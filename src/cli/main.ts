@@ -90,6 +90,20 @@ function buildProgram(): Command {
       // No context: a config that does not load must not stop the user's job (the gate fails open).
       exitCode = await (await import('./commands/run.js')).runCommand(program.opts<GlobalOptions>(), unit, command, opts);
     });
+  program
+    .command('startup [flavour]')
+    .description('install a supervisor for the manager outside PM2: systemd (default) or cron')
+    .option('--dry-run', 'print what would be written and run')
+    .action(run(async (ctx, flavour: string | undefined, opts: { dryRun?: boolean }) => (await import('./commands/startup.js')).startupCommand(ctx, flavour, opts)));
+  program
+    .command('unstartup')
+    .description('remove the supervisor `startup` installed (the manager it ran stops; the units keep running)')
+    .option('--dry-run', 'print what would be removed')
+    .action(run(async (ctx, opts: { dryRun?: boolean }) => (await import('./commands/startup.js')).unstartupCommand(ctx, opts)));
+  program
+    .command('ensure')
+    .description('start the manager outside PM2 when none runs for the project; else nothing (exit 0 both ways)')
+    .action(run(async (ctx) => (await import('./commands/ensure.js')).ensureCommand(ctx)));
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }

@@ -6,7 +6,7 @@ import { readJsonFile } from '../../store/atomic-file.js';
 import { HEALTH_REPORT_FILE } from '../../store/report-writer.js';
 import { askManager } from '../../daemon/control-client.js';
 import type { Context } from '../context.js';
-import { formatStatus } from '../format.js';
+import { formatStatus, unitAgeMs } from '../format.js';
 
 /** The running manager's report, else the last one on disk marked as stale. */
 export async function currentStatus(ctx: Context): Promise<{ report?: HealthReport; managerUp: boolean }> {
@@ -36,6 +36,14 @@ async function printStatus(ctx: Context): Promise<number> {
     return 2;
   }
   const configLine = ctx.configError ? `config: does not load: ${ctx.configError}\n` : '';
-  ctx.result({ ...report, manager: { ...report.manager, running: managerUp }, ...(ctx.configError && { configError: ctx.configError }) }, `${configLine}${formatStatus(report, managerUp, Date.now())}`);
+  const now = Date.now();
+  // The manager is down: the report on disk is the last it wrote, and every row says how old it is.
+  const stale = managerUp
+    ? {}
+    : { stale: true, ageMs: Math.max(0, now - Date.parse(report.generatedAt)), units: report.units.map((u) => ({ ...u, stale: true, ageMs: unitAgeMs(report, u, now) })) };
+  ctx.result(
+    { ...report, manager: { ...report.manager, running: managerUp }, ...stale, ...(ctx.configError && { configError: ctx.configError }) },
+    `${configLine}${formatStatus(report, managerUp, now)}`,
+  );
   return statusExitCode(report, managerUp);
 }
