@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CompiledConfig } from '../../core/config-types.js';
 import { errorMessage, RedundancyError } from '../../core/errors.js';
 import type { HealthReport } from '../../core/report-types.js';
 import { askManager } from '../../daemon/control-client.js';
@@ -90,7 +91,7 @@ async function lockHolder(stateDir: string): Promise<number | undefined> {
 /** `node <cli> --cwd <project> start --foreground`, detached in its own session, output appended to logs/. */
 function startManager(ctx: Context): ChildProcess {
   const cli = fileURLToPath(new URL('../main.js', import.meta.url));
-  const { cwd, file, logsDir } = ctx.config;
+  const { cwd, logsDir } = ctx.config;
   let output: number | 'ignore' = 'ignore';
   try {
     mkdirSync(logsDir, { recursive: true });
@@ -99,9 +100,8 @@ function startManager(ctx: Context): ChildProcess {
     // logs/ unwritable: the manager logs to stderr then, which nobody reads; it still supervises.
     ctx.logger.warn({ err: errorMessage(error) }, `cannot write ${logsDir}; the manager's output is dropped`);
   }
-  // A config found by its default name is found again from --cwd; one given with --config is absolute.
-  const config = file !== undefined && isAbsolute(file) ? ['--config', file] : [];
-  const child = spawn(process.execPath, [cli, '--cwd', cwd, ...config, 'start', '--foreground'], {
+  const configFile = explicitConfigFile(ctx.config);
+  const child = spawn(process.execPath, [cli, '--cwd', cwd, ...(configFile ? ['--config', configFile] : []), 'start', '--foreground'], {
     cwd,
     detached: true,
     stdio: ['ignore', output, output],
@@ -111,4 +111,11 @@ function startManager(ctx: Context): ChildProcess {
   child.on('error', (error) => ctx.logger.error({ err: errorMessage(error) }, 'ensure: the manager could not be started'));
   child.unref();
   return child;
+}
+
+/** The config file to pass on as `--config`: none when it is the one found by its default name from `--cwd`. */
+export function explicitConfigFile(config: CompiledConfig): string | undefined {
+  if (config.file === undefined) return undefined;
+  const file = resolve(config.cwd, config.file);
+  return ['redundancy.config.yaml', 'redundancy.config.yml'].some((name) => resolve(config.cwd, name) === file) ? undefined : file;
 }

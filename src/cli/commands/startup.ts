@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledConfig } from '../../core/config-types.js';
 import { errorMessage, isRedundancyError, RedundancyError } from '../../core/errors.js';
@@ -14,6 +14,7 @@ import { installBlock, uninstallBlock, type CrontabChange } from '../../kinds/cr
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { connectIfRunning, type Context } from '../context.js';
 import { waitForManager } from '../wait-manager.js';
+import { explicitConfigFile } from './ensure.js';
 
 export interface StartupOptions {
   dryRun?: boolean;
@@ -35,12 +36,12 @@ function systemdTarget(config: CompiledConfig): { scope: Scope; dir: string; nam
 
 /** What the supervisor runs: this node, this CLI, this project, the PM2 the user runs now. */
 function launch(config: CompiledConfig) {
+  const configFile = explicitConfigFile(config);
   return {
     node: process.execPath,
     cli: fileURLToPath(new URL('../main.js', import.meta.url)),
     project: config.cwd,
-    // A config found by its default name is found again from --cwd; one given with --config is absolute.
-    ...(config.file !== undefined && isAbsolute(config.file) && { configFile: config.file }),
+    ...(configFile !== undefined && { configFile }),
     pm2Home: process.env.PM2_HOME ?? join(homedir(), '.pm2'),
     ...(process.env.PATH && { path: process.env.PATH }),
   };
