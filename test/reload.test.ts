@@ -62,7 +62,7 @@ describe('reload', () => {
     await project.write('ecosystem.config.cjs', ecosystem([...apps, added]));
     const report = await waitFor(async () => {
       const r = (await status(project)).report;
-      return r.units.some((u) => u.id === `pm2:rlx${process.pid}`) ? r : undefined;
+      return r.units.some((u) => u.id === `pm2:rlx${process.pid}`) && r.manager.reload ? r : undefined;
     }, { timeoutMs: 20_000, what: 'the unit added by the watcher' });
     expect(report.manager.reload?.ok).toBe(true);
     manager.kill('SIGTERM');
