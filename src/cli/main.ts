@@ -104,6 +104,13 @@ function buildProgram(): Command {
     .command('ensure')
     .description('start the manager outside PM2 when none runs for the project; else nothing (exit 0 both ways)')
     .action(run(async (ctx) => (await import('./commands/ensure.js')).ensureCommand(ctx)));
+  program
+    .command('orchestrate')
+    .description('run the orchestrate: plan: preflight, then stages; exit 0 all ok, 1 some failed, 2 above failureThreshold, a stop stage failed or preflight failed')
+    .option('--dry-run', 'show the plan and the preflight results; run nothing')
+    .option('--yes', 'run without asking (needed without a terminal)')
+    .option('--stage <name>', 'run only this stage (after the preflight)')
+    .action(run(async (ctx, opts: { dryRun?: boolean; yes?: boolean; stage?: string }) => (await import('./commands/orchestrate.js')).orchestrateCommand(ctx, { ...opts, verbose: program.opts<GlobalOptions>().verbose === true })));
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }

@@ -175,6 +175,8 @@ function compileMirror(check: Checker, at: Path, raw: unknown, cwd: string): Mir
   if (/^[^/:]+:/.test(fromText)) check.fail(key('from'), m.from, 'a local directory (the destination may be host:path, the source may not)');
   const from = resolve(cwd, fromText);
   const to = parseMirrorTarget(check.path(key('to'), m.to, undefined, 'a directory, or host:path over ssh'), cwd);
+  if (to.kind === 'ssh' && !/^[A-Za-z0-9_.@[\]-]+$/.test(to.host)) check.fail(key('to'), m.to, 'host:path with a host name like backup.example or user@host');
+  if (to.kind === 'ssh' && to.host.startsWith('-')) check.fail(key('to'), m.to, 'a host name that does not start with -');
   if (to.kind === 'local') {
     const inside = relative(from, to.path);
     if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) check.fail(key('to'), m.to, `a directory outside the source ${fromText}`);

@@ -136,8 +136,8 @@ export interface CompiledConfig {
   };
   /** Reload when the config file changes. @default false */
   watch: boolean;
-  /** The `orchestrate` plan: preflight checks and stages of jobs. @default no stages */
-  orchestrate: OrchestrateConfig;
+  /** The `orchestrate` plan: preflight checks and stages of jobs; absent when not written. */
+  orchestrate?: OrchestrateConfig;
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
     graceMs: number;

@@ -78,7 +78,7 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
     schedules: compileSchedules(check, top.schedules),
     http: compileHttp(check, top.http),
     notify: compileNotify(check, top.notify),
-    orchestrate: compileOrchestrate(check, top.orchestrate, cwd),
+    ...(top.orchestrate !== undefined && { orchestrate: compileOrchestrate(check, top.orchestrate, cwd) }),
     watch: check.boolean(['watch'], top.watch, false),
     twin: { mode: twinMode },
     units: compileUnits(check, top.units, twinMode, policies),
