@@ -67,7 +67,10 @@ export function createExecutor(opts: ExecutorOptions): JobExecutor {
       let interrupted = false;
       let endReason: string | undefined;
       let killTimer: NodeJS.Timeout | undefined;
+      let ended = false;
       const stop = () => {
+        // A job whose end is written finished by itself, whatever comes after.
+        if (ended) return;
         interrupted = true;
         if (pid === undefined) return;
         signalGroup(pid, 'SIGTERM');
@@ -81,6 +84,7 @@ export function createExecutor(opts: ExecutorOptions): JobExecutor {
             if (interrupted) stop();
           }
           if (event.event === 'end') {
+            ended = true;
             endReason = event.reason;
             if (interrupted) event = { ...event, event: 'interrupted', reason: `orchestrate was interrupted${event.reason ? ` (${event.reason})` : ''}` };
           }
@@ -97,7 +101,7 @@ export function createExecutor(opts: ExecutorOptions): JobExecutor {
         });
         const exitCode = outcome.exitCode;
         const common = { exitCode, durationMs: outcome.durationMs };
-        if (interrupted) return result('interrupted', { ...common, reason: 'interrupted: its process group was stopped' });
+        if (interrupted) return result('interrupted', { ...common, reason: 'its process group was stopped' });
         if (outcome.timedOut) return result('timedOut', { ...common, reason: `timed out after ${formatDuration(job.timeoutMs)}: its process group was stopped` });
         if (exitCode === 0) return result('successful', common);
         return result('failed', { ...common, reason: endReason ?? `exit ${exitCode}` });
