@@ -63,7 +63,7 @@ export async function runMirror(spec: MirrorSpec, opts: MirrorOptions = {}): Pro
     const leftovers = partialsOf(names);
     await dest.remove(leftovers.remove);
     if (leftovers.resume) {
-      await dest.rename(leftovers.resume, partial);
+      if (leftovers.resume !== partial) await dest.rename(leftovers.resume, partial);
       log(`continuing the partial copy ${leftovers.resume}`);
     }
     const linkTo = linkBase(names, latest);
@@ -104,5 +104,5 @@ async function checkSsh(spec: MirrorSpec): Promise<void> {
   const { execa } = await import('execa');
   const r = await execa('ssh', [...sshOptions(spec), spec.to.host, 'true'], { reject: false, stdin: 'ignore' });
   if ((r as { code?: string }).code === 'ENOENT') throw new MirrorFailed('ssh not found on PATH: install the openssh-client package');
-  if (r.exitCode !== 0) throw new MirrorFailed(`cannot reach ${spec.to.host} over ssh (exit ${r.exitCode ?? r.signal}): ${lastLine(String(r.stderr)) || 'no message'}; nothing copied`);
+  if (r.exitCode !== 0) throw new MirrorFailed(`cannot reach ${spec.to.host} over ssh, nothing copied: ${lastLine(String(r.stderr)) || `ssh exit ${r.exitCode ?? r.signal}`}`);
 }
