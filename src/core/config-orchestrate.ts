@@ -197,7 +197,8 @@ function compileMirror(check: Checker, at: Path, raw: unknown, cwd: string): Mir
     const ssh = check.map(key('ssh'), m.ssh, ['port', 'identity']);
     spec.ssh = {
       ...(ssh.port !== undefined && { port: check.integer([...key('ssh'), 'port'], ssh.port, 22, 1, 65535) }),
-      ...(ssh.identity !== undefined && { identity: resolve(cwd, check.path([...key('ssh'), 'identity'], ssh.identity, undefined, 'a private key file')) }),
+      // `~/...` is left for ssh to expand, in the home of whoever runs the mirror.
+      ...(ssh.identity !== undefined && { identity: homeOrResolved(cwd, check.path([...key('ssh'), 'identity'], ssh.identity, undefined, 'a private key file')) }),
     };
   }
   if (m.bwlimit !== undefined) {
@@ -206,4 +207,8 @@ function compileMirror(check: Checker, at: Path, raw: unknown, cwd: string): Mir
     spec.bwlimitKiB = Math.floor(bytes / 1024);
   }
   return spec;
+}
+
+function homeOrResolved(cwd: string, path: string): string {
+  return path.startsWith('~/') ? path : resolve(cwd, path);
 }

@@ -26,7 +26,10 @@ export async function runPreflight(checks: readonly PreflightCheck[], opts: { cw
 }
 
 function targetOf(check: PreflightCheck, cwd: string): string {
-  if (check.kind === 'path') return relative(cwd, check.path) || '.';
+  if (check.kind === 'path') {
+    const rel = relative(cwd, check.path);
+    return rel === '' ? '.' : rel.startsWith('..') ? check.path : rel;
+  }
   return check.kind === 'command' ? check.command : check.url;
 }
 
