@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -156,11 +158,15 @@ describe('orchestrate', () => {
   });
 
   it('--dry-run prints the plan and the preflight results and runs nothing; without a terminal, no --yes is exit 64', async () => {
+    const server = createServer((req, res) => res.writeHead(req.url === '/ok' ? 204 : 503).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
     const p = await project([
       'orchestrate:',
       '  preflight:',
       '    - { path: ., minFree: 1KB }',
       '    - { command: "touch preflight-ran" }',
+      `    - { http: "http://127.0.0.1:${port}/ok" }`,
       '  stages:',
       '    - name: s',
       '      parallel: true',
@@ -174,6 +180,7 @@ describe('orchestrate', () => {
     expect(dry.stdout).toContain('stage s: 1 job(s), parallel, all at once, timeout 1h, on failure continue');
     expect(dry.stdout).toContain('touch: run: touch ran');
     expect(dry.stdout).toMatch(/preflight ok {5}path \.: .* free, needs 1 kB/);
+    expect(dry.stdout).toContain(`preflight ok     http http://127.0.0.1:${port}/ok: HTTP 204`);
     expect(dry.stdout).toContain('dry run: would run 1 job(s) in 1 stage(s); nothing was run');
     const asJson = json((await p.cli('orchestrate', '--dry-run', '--json')).stdout);
     expect(asJson).toMatchObject({ total: 1, exitCode: 0, stages: [{ name: 's', status: 'planned', jobs: [{ name: 'touch', status: 'planned', exitCode: null }] }] });
@@ -183,6 +190,11 @@ describe('orchestrate', () => {
 
     const refused = await p.cli('orchestrate');
     expect(refused.exitCode).toBe(64);
+    await p.write('redundancy.config.yaml', (await readFile(join(p.dir, 'redundancy.config.yaml'), 'utf8')).replace('/ok', '/down'));
+    const down = await p.cli('orchestrate', '--dry-run', '--json');
+    server.close();
+    expect(down.exitCode).toBe(2);
+    expect(json(down.stdout).preflight[2]).toEqual({ check: 'http', target: `http://127.0.0.1:${port}/down`, ok: false, reason: 'HTTP 503' });
     expect(refused.stderr).toBe('redundancy: orchestrate: no terminal to confirm the plan on: add --yes to run it (or --dry-run to see it)');
     expect(existsSync(join(p.dir, 'ran'))).toBe(false);
   });
