@@ -1,8 +1,9 @@
+import type { Path } from './config-path.js';
 import type { SecretRef } from './config-types.js';
 import { parseDuration } from './duration.js';
 import { configError } from './errors.js';
 
-export type Path = ReadonlyArray<string | number>;
+export type { Path };
 
 /** setTimeout's limit: a longer duration would fire at once. */
 const maxTimerMs = 2_147_483_647;

@@ -1,4 +1,4 @@
-import type { OrchestrateConfig } from './config-orchestrate.js';
+import type { OrchestrateConfig } from './orchestrate-types.js';
 import type { UnitId, UnitKind } from './types.js';
 
 export type ProbeConfig =
