@@ -11,9 +11,10 @@ import manager1000 from './manager-1000.js';
 import metricsScrape1000 from './metrics-scrape-1000.js';
 import netlifyPlan150 from './netlify-plan-150.js';
 import nodeIdle from './node-idle.js';
+import notifyLatency from './notify-latency.js';
 import plan1000 from './plan-1000.js';
 import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000, notifyLatency];
