@@ -6,8 +6,10 @@ import { errorMessage, RedundancyError } from '../../core/errors.js';
 import type { ProcessManager } from '../../core/ports.js';
 import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
 import { twinToEcosystemApp } from './app-options.js';
+import { Generations } from './generations.js';
 import { type Pm2Entry, specFromPm2Entry } from './live-inventory.js';
 import { ProcessTable } from './process-table.js';
+import { stopForGood } from './settled-stop.js';
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
@@ -76,6 +78,11 @@ export interface Pm2ConnectOptions {
 /** Statuses where the app runs or is about to: `start` leaves it alone. */
 const runningStatuses = new Set(['online', 'launching']);
 
+/** PM2's answer to a stop (lib/God/Methods.js getFormatedProcess), or `{ error, message }` for an app without a pid. */
+interface StopAnswer {
+  pm2_env?: { restart_time?: unknown };
+}
+
 /**
  * PM2 is loaded on first connect, not when this module is imported: `require('pm2')` reads
  * PM2_HOME once, so a caller (or a test) that sets PM2_HOME before `connect` gets that home.
@@ -130,6 +137,7 @@ export class Pm2ProcessManager implements ProcessManager {
   /** Rejects each call waiting on the current connection: a daemon that is gone never answers. */
   private readonly pending = new Set<(error: RedundancyError) => void>();
   private readonly table = new ProcessTable();
+  private readonly generations = new Generations();
   /** The spec each pm_id was launched with by this handle: such an app can start again as it is. */
   private readonly launched = new Map<number, string>();
   private api: Pm2Api;
@@ -246,9 +254,7 @@ export class Pm2ProcessManager implements ProcessManager {
     // Stopping a `waiting restart` or errored app also cancels PM2's pending restart.
     const targets = (await this.known(name)).filter((view) => view.status !== 'stopped');
     if (targets.length > 0) this.stopping.add(name);
-    for (const { pmId } of targets) {
-      if (await this.byId('stop', name, pmId, (cb) => this.api.stop(pmId, cb))) this.table.update(pmId, { name, status: 'stopped', pid: 0 });
-    }
+    for (const { pmId } of targets) await this.stopById(name, pmId);
   }
 
   async remove(name: string): Promise<void> {
@@ -319,6 +325,7 @@ export class Pm2ProcessManager implements ProcessManager {
   private forgetProcesses(): void {
     this.table.clear();
     this.launched.clear();
+    this.generations.clear();
   }
 
   /**
@@ -374,17 +381,56 @@ export class Pm2ProcessManager implements ProcessManager {
     if (typeof pmId !== 'number') return undefined;
     const pid = num(launched!.process?.pid) || num(launched!.pid);
     this.table.update(pmId, { ...factOf(env!, name), status: running ? env!.status ?? 'launching' : 'stopped', pid: running ? pid : 0 });
+    if (running) this.generations.learn(pmId, num(env!.restart_time));
     return pmId;
   }
 
   private async removeAll(name: string, views: ProcessView[]): Promise<void> {
     if (views.length > 0) this.stopping.add(name);
     // By id: a name like `all`, `3` or `x.json` means something else to PM2.
-    for (const { pmId } of views) {
-      await this.byId('delete', name, pmId, (cb) => this.api.delete(pmId, cb));
+    for (const { pmId, status } of views) {
+      // Stopped for good first: a restart under way would otherwise put the deleted app back.
+      if (status === 'stopped' || (await this.stopById(name, pmId))) await this.byId('delete', name, pmId, (cb) => this.remote('deleteProcessId', pmId, cb));
       this.table.drop(pmId);
       this.launched.delete(pmId);
+      this.generations.forget(pmId);
     }
+  }
+
+  /** Stops one app by id for good (see `stopForGood`); false when the daemon no longer knows the id. */
+  private async stopById(name: string, pmId: number): Promise<boolean> {
+    const stopped = await stopForGood({
+      name,
+      pmId,
+      generations: this.generations,
+      stop: async () => {
+        let answer: StopAnswer | undefined;
+        const found = await this.byId('stop', name, pmId, (cb) =>
+          this.remote<StopAnswer>('stopProcessId', pmId, (err, value) => {
+            answer = value;
+            cb(err);
+          }),
+        );
+        const restarts = answer?.pm2_env?.restart_time;
+        return !found ? 'gone' : typeof restarts === 'number' ? restarts : undefined;
+      },
+    });
+    if (stopped) this.table.update(pmId, { name, status: 'stopped', pid: 0 });
+    return stopped;
+  }
+
+  /**
+   * One RPC of PM2's daemon by pm_id (lib/Daemon.js), as PM2's own API makes it after resolving
+   * the id. The API's stop and delete first list every app twice, with a CPU and memory sweep of
+   * each process, to find out whether the id is a name (lib/API.js _operate): two full lists per
+   * stop into a daemon that a crash storm already starves. The client's executeRemote also turns
+   * off a `watch` of the app on a stop or delete, as the API does.
+   */
+  private remote<T>(method: string, pmId: number, cb: Callback<T>): void {
+    const client = this.api.Client;
+    if (client) return client.executeRemote(method, pmId, cb as Callback<unknown>);
+    if (method === 'stopProcessId') return this.api.stop(pmId, cb as Callback<unknown>);
+    return this.api.delete(pmId, cb as Callback<unknown>);
   }
 
   /** The apps of that name as this handle knows them; the first call lists them. */
@@ -413,6 +459,10 @@ export class Pm2ProcessManager implements ProcessManager {
     const issued = this.table.begin();
     const list = (await this.call<Pm2Entry[]>('list', 'all', (cb) => this.api.list(cb))) ?? [];
     this.table.applySnapshot(list.map(toView), issued);
+    for (const entry of list) {
+      const generation = forkedGeneration(entry);
+      if (generation !== undefined) this.generations.learn(entry.pm_id ?? -1, generation);
+    }
     return list;
   }
 
@@ -447,6 +497,8 @@ export class Pm2ProcessManager implements ProcessManager {
   private learn(proc: BusProcess, fact: Pick<ProcessView, 'status' | 'pid'>): void {
     if (typeof proc.pm_id !== 'number' || typeof proc.name !== 'string') return;
     this.table.update(proc.pm_id, { ...factOf(proc, proc.name), ...fact });
+    // Every packet of `process:event` is about a process that was forked: online, exited, given up.
+    this.generations.learn(proc.pm_id, num(proc.restart_time));
   }
 
   private ensureOpen(): void {
@@ -521,6 +573,18 @@ function willRestart(env: BusProcess, exitCode: unknown): boolean {
   const raw = env.stop_exit_codes;
   const stopCodes: unknown[] = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
   return !stopCodes.map((c) => (typeof c === 'string' ? Number.parseInt(c, 10) : c)).includes(exitCode);
+}
+
+/**
+ * The generation a listed app is known to have forked: the one running, or the last one when no
+ * restart can be pending (stopped with no pid, given up). A crashed app waiting for its restart is
+ * left out: its count may already include a restart not forked yet.
+ */
+function forkedGeneration(entry: Pm2Entry): number | undefined {
+  const env = entry.pm2_env ?? {};
+  const status = env.status;
+  const settled = status === 'online' || status === 'launching' || status === 'stopping' || status === 'errored' || (status === 'stopped' && !entry.pid);
+  return settled ? env.restart_time ?? 0 : undefined;
 }
 
 function toView(entry: Pm2Entry): ProcessView {
