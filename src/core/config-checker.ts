@@ -1,7 +1,7 @@
 import type { Path } from './config-path.js';
 import type { SecretRef } from './config-types.js';
 import { parseDuration } from './duration.js';
-import { configError } from './errors.js';
+import { configError, oneLineJson } from './errors.js';
 
 export type { Path };
 
@@ -95,7 +95,7 @@ export function listenAddress(check: Checker, path: Path, value: unknown): { hos
 
 /** A key as shown in a message path: quoted when it holds control characters, so the message stays one line. */
 export function displayKey<K extends string | number>(key: K): K | string {
-  return typeof key === 'string' && /[\p{Cc}\u2028\u2029]/u.test(key) ? JSON.stringify(key) : key;
+  return typeof key === 'string' && /[\p{Cc}\u2028\u2029]/u.test(key) ? oneLineJson(key) : key;
 }
 
 export function isPlainMap(value: unknown): value is Record<string, unknown> {

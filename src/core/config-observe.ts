@@ -46,7 +46,7 @@ export function compileNotify(check: Checker, raw: unknown): CompiledConfig['not
 }
 
 function compileChannel(check: Checker, path: Path, raw: unknown, index: number): ChannelSpec {
-  if (!isPlainMap(raw) || typeof raw.type !== 'string' || !(raw.type in channelKeys)) {
+  if (!isPlainMap(raw) || typeof raw.type !== 'string' || !Object.hasOwn(channelKeys, raw.type)) {
     return check.fail([...path, 'type'], isPlainMap(raw) ? raw.type : raw, 'webhook, slack or email');
   }
   const type = raw.type as ChannelSpec['type'];

@@ -84,7 +84,7 @@ export function formatPath(path: ReadonlyArray<string | number>): string {
 
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return oneLineJson(value);
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a map';
@@ -95,4 +95,9 @@ export function describeValue(value: unknown): string {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** JSON.stringify leaves U+2028 and U+2029 as they are: escaped here, a message stays one line. */
+export function oneLineJson(text: string): string {
+  return JSON.stringify(text).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }

@@ -67,6 +67,7 @@ export class Alerts {
     return new Notifier({ dir: join(config.stateDir, 'outbox'), config: { groupWaitMs, repeatIntervalMs, channels }, clock: this.deps.clock, logger: this.deps.logger, host: this.host, retry: backoff });
   }
 
+  /** Before the supervisor's first report: what was already said must be known before anything is judged. */
   async start(): Promise<void> {
     const file = await readJsonFile(this.edgeFile);
     if (file.kind === 'ok') this.memory = new Map(Object.entries((file.value as EdgeFile).units ?? {}));
@@ -82,6 +83,7 @@ export class Alerts {
       if (this.latest !== report) return; // a newer report is queued; it sees the same edges
       const now = this.deps.clock.now();
       const events: NotificationEvent[] = [];
+      const keys: string[] = [];
       let changed = false;
       for (const unit of report.units) {
         const prev = this.seen.get(unit.id);
@@ -91,12 +93,13 @@ export class Alerts {
         if (unit.paused) continue;
         const edge = unitEdges(prev, unit, this.memory.get(unit.id), now, { repeatIntervalMs: this.config.notify.repeatIntervalMs, host: this.host });
         events.push(...edge.events);
+        keys.push(...edge.keys);
         if (JSON.stringify(edge.memory) !== JSON.stringify(this.memory.get(unit.id))) {
           this.memory.set(unit.id, edge.memory);
           changed = true;
         }
       }
-      if (events.length > 0) await this.notifier.notify(events);
+      if (events.length > 0) await this.notifier.notify(events, keys);
       // After the outbox holds the events: a crash in between finds the edge again.
       if (changed) await writeFileAtomic(this.edgeFile, `${JSON.stringify({ version: 1, units: Object.fromEntries(this.memory) } satisfies EdgeFile)}\n`);
       this.publishStats();

@@ -28,8 +28,10 @@ const fixedKeys = ['stateDir', 'logsDir'] as const;
 export async function reloadConfig(deps: ReloadDeps): Promise<ReloadResult> {
   const at = new Date().toISOString();
   const notes: string[] = [];
+  let file = deps.current.file;
   try {
     const next = await loadConfig({ ...(deps.current.file !== undefined && { configPath: deps.current.file }), cwd: deps.current.cwd });
+    file = next.file;
     for (const key of fixedKeys) {
       if (next[key] !== deps.current[key]) throw new RedundancyError('CONFIG_INVALID', `${next.file ?? 'config'}: ${key}: a running manager keeps ${deps.current[key]}; restart it to move it`);
     }
@@ -38,7 +40,9 @@ export async function reloadConfig(deps: ReloadDeps): Promise<ReloadResult> {
     deps.logger.info({ added, removed }, 'config reloaded');
     return { ok: true, at, added, removed, notes };
   } catch (error) {
-    const message = errorMessage(error);
+    // Errors found after the file compiled (a source, a secret) name the key; the file goes in front.
+    const text = errorMessage(error);
+    const message = file !== undefined && !text.includes(file) ? `${file}: ${text}` : text;
     deps.logger.error({ err: message }, 'reload refused; the running config stays');
     return { ok: false, at, error: message };
   }

@@ -100,6 +100,8 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
       supervisor.refreshReport();
       return result;
     });
+  // What was already notified is loaded before init() finishes a half-done transition and reports it.
+  await alerts.start();
   // The socket answers from the start, so a CLI never mistakes a manager still starting for none.
   const ready = supervisor.init();
   ready.catch(() => undefined); // awaited below; this only keeps a failed init from counting as unhandled meanwhile
@@ -124,7 +126,6 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   });
   await ready;
   await observability.start(() => supervisor.report());
-  await alerts.start();
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });

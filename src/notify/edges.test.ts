@@ -47,6 +47,17 @@ describe('unitEdges', () => {
     expect(unitEdges(report('backup', 'twin', 1), report('backup', 'twin', 1), undefined, t0 + 10_000, opts).events).toEqual([]);
   });
 
+  it('names an edge found again after a crash the same, whatever state it is seen in then', () => {
+    const { memory } = run([report('primary', 'primary', 0)]);
+    const before = unitEdges(report('primary', 'primary', 0), report('failing-over', 'twin', 1), memory, t0 + 5000, opts);
+    // The memory of that edge was lost in the crash: the restarted manager sees the unit on its twin.
+    const again = unitEdges(undefined, { ...report('backup', 'twin', 1), lastTransitionAt: '2026-01-01T00:00:09.000Z' }, memory, t0 + 9000, opts);
+    expect(again.events.map((e) => e.type)).toEqual(['failover']);
+    expect(again.keys).toEqual(before.keys);
+    const next = unitEdges(report('backup', 'twin', 1), report('failing-over', 'twin', 2), again.memory, t0 + 99_000, opts);
+    expect(next.keys).not.toEqual(before.keys);
+  });
+
   it('sends failover once for a unit first seen on its twin', () => {
     expect(run([report('backup', 'twin', 3), report('backup', 'twin', 3)]).types).toEqual([['failover'], []]);
     expect(run([report('primary', 'primary', 3)]).types).toEqual([[]]);

@@ -67,8 +67,10 @@ export function unitEdges(
   memory: EdgeMemory | undefined,
   now: number,
   opts: EdgeOptions,
-): { events: NotificationEvent[]; memory: EdgeMemory } {
+): { events: NotificationEvent[]; keys: string[]; memory: EdgeMemory } {
   const types: NotificationType[] = [];
+  /** Types pushed as reminders: their key carries the time, the others only what the report says. */
+  const repeats = new Set<NotificationType>();
   const from = memory?.state ?? prev?.state;
   const seenFailovers = memory?.failovers ?? prev?.failovers ?? -1;
   const repeatDue = (at: number): boolean => opts.repeatIntervalMs > 0 && now - at >= opts.repeatIntervalMs;
@@ -84,6 +86,7 @@ export function unitEdges(
     } else if (twin && next.state === 'backup' && next.active !== 'none' && repeatDue(twin.at)) {
       // While critical, the critical repeats remind instead.
       types.push(twin.type);
+      repeats.add(twin.type);
     }
   } else if (next.state === 'primary') {
     if (from !== undefined && from !== 'primary') types.push('failback');
@@ -96,6 +99,7 @@ export function unitEdges(
   const grace = opts.transitionGraceMs ?? 60_000;
   if (none && (settled.has(next.state) || now - noneSince! >= grace)) {
     if (criticalAt === null || repeatDue(criticalAt)) {
+      if (criticalAt !== null) repeats.add('critical');
       types.push('critical');
       criticalAt = now;
     }
@@ -107,5 +111,10 @@ export function unitEdges(
   // Any notice about the unit restarts the twin reminder: it names the state and active side too.
   if (twin && types.length > 0) twin = { ...twin, at: now };
   const events = types.map((type) => notificationEvent(type, { unit: next.id, state: next.state, active: next.active, reason: next.reason }, now, opts.host));
-  return { events, memory: { state: next.state, failovers: next.failovers, twin, criticalAt, noneSince } };
+  // An edge found again after a crash (before its memory was saved) gets the same key, so the same
+  // webhook-id: failover, failback-failed and failback are named by the failover they belong to;
+  // critical and recovered also by the transition they came with; reminders by their time.
+  const byFailover = new Set<NotificationType>(['failover', 'failback-failed', 'failback']);
+  const keys = types.map((type) => [next.id, type, next.failovers, byFailover.has(type) ? '' : next.lastTransitionAt ?? '', repeats.has(type) ? now : ''].join('|'));
+  return { events, keys, memory: { state: next.state, failovers: next.failovers, twin, criticalAt, noneSince } };
 }

@@ -4,7 +4,7 @@ import { defaultRetryPolicy, type RetryPolicy } from './backoff.js';
 import { makeChannel } from './channels/make-channel.js';
 import { DueTimer } from './due-timer.js';
 import type { ChannelStats, NotifierOptions, NotifierStats, PendingNotification } from './notifier-types.js';
-import { newEntry, type OutboxEntry } from './outbox-entry.js';
+import { keyedEntryId, newEntry, type OutboxEntry } from './outbox-entry.js';
 import { Outbox } from './outbox.js';
 import type { Channel, DeliveryResult, NotificationEvent } from './types.js';
 
@@ -57,11 +57,15 @@ export class Notifier {
     this.pump();
   }
 
-  /** Queues events durably; resolves once written (or the failure logged). Never throws, never waits for a delivery. */
-  notify(events: NotificationEvent[]): Promise<void> {
+  /**
+   * Queues events durably; resolves once written (or the failure logged). Never throws, never waits
+   * for a delivery. `keys` (one per event) name what each is about: a one-event delivery for a key
+   * already queued or sent before is the same entry, with the same id.
+   */
+  notify(events: NotificationEvent[], keys?: readonly string[]): Promise<void> {
     // Written even after close(): the next start delivers it.
     if (events.length === 0) return Promise.resolve();
-    return this.serial(() => this.enqueue(events)).then(() => this.pump());
+    return this.serial(() => this.enqueue(events, keys)).then(() => this.pump());
   }
 
   /**
@@ -94,13 +98,18 @@ export class Notifier {
     return this.outbox.list().map(({ events, ...e }) => ({ ...e, types: events.map((ev) => ev.type) }));
   }
 
-  private async enqueue(events: NotificationEvent[]): Promise<void> {
+  private async enqueue(events: NotificationEvent[], keys: readonly string[] | undefined): Promise<void> {
     const now = this.opts.clock.now();
     await Promise.all([...this.channels.values()].map(async (channel) => {
       if (this.disabled.has(channel.name)) return this.outbox.count(channel.name, 'dropped', channel.groups ? 1 : events.length);
       try {
         if (!channel.groups) {
-          await Promise.all(events.map((event) => this.outbox.put(newEntry(channel.name, [event], now, now))));
+          await Promise.all(events.map((event, i) => {
+            const key = keys?.[i];
+            const id = key === undefined ? undefined : keyedEntryId(channel.name, key);
+            if (id !== undefined && this.outbox.get(id)) return undefined;
+            return this.outbox.put(newEntry(channel.name, [event], now, now, id));
+          }));
         } else if (this.opts.config.groupWaitMs <= 0) {
           await this.outbox.put(newEntry(channel.name, events, now, now));
         } else {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { NotificationEvent } from './types.js';
 
 /** One pending delivery: `<outbox>/<id>.json`. Times are ISO-8601. */
@@ -29,8 +29,13 @@ export function newEntryId(now: number): string {
   return `msg_${now.toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}${randomBytes(8).toString('hex')}`;
 }
 
-export function newEntry(channel: string, events: NotificationEvent[], now: number, dueAt: number): OutboxEntry {
-  return { id: newEntryId(now), channel, events, createdAt: new Date(now).toISOString(), attempts: 0, nextAttemptAt: new Date(dueAt).toISOString() };
+/** An id that depends only on what the notification is about: the same edge, found twice, is one entry. */
+export function keyedEntryId(channel: string, key: string): string {
+  return `msg_k${createHash('sha256').update(`${channel}\n${key}`).digest('hex').slice(0, 32)}`;
+}
+
+export function newEntry(channel: string, events: NotificationEvent[], now: number, dueAt: number, id = newEntryId(now)): OutboxEntry {
+  return { id, channel, events, createdAt: new Date(now).toISOString(), attempts: 0, nextAttemptAt: new Date(dueAt).toISOString() };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

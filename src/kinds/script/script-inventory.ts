@@ -1,3 +1,4 @@
+import { RedundancyError, errorMessage } from '../../core/errors.js';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
 import { unitConfig, type CompiledConfig } from '../../core/config-types.js';
@@ -20,7 +21,7 @@ export async function inventoryScripts(config: CompiledConfig, cronCommands: rea
   for (const dir of config.sources.scripts.dirs) {
     const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[];
-      throw error;
+      throw new RedundancyError('CONFIG_INVALID', `sources.scripts.dirs: cannot read ${dir}: ${errorMessage(error)}`, { cause: error });
     });
     for (const name of names.sort()) {
       if (!scriptExtensions.has(extname(name))) continue;
