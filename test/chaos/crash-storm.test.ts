@@ -120,7 +120,7 @@ async function storm(mode: 'cold' | 'warm'): Promise<void> {
     );
   } catch (error) {
     const saved = await project.readState();
-    const seen = await views();
+    const seen = await views().catch(() => new Map<string, never>()); // a daemon still in the storm may not answer
     const stuck = project.units.filter((u) => !onTwinAt.has(u.name)).slice(0, 5);
     const detail = stuck.map((u) => `${u.name}: ${JSON.stringify(saved?.units[u.id]?.state)} primary ${JSON.stringify(seen.get(u.name))} twin ${JSON.stringify(seen.get(u.twin))}`);
     throw new Error(`${(error as Error).message}; ${count - onTwinAt.size} not there, load ${loadavg()[0]!.toFixed(1)}; e.g. ${detail.join('; ')}`);
