@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,19 @@ function pidIn(file: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** A live process named cron (Debian's daemon), found through /proc. */
+function cronRunning(): boolean {
+  return readdirSync('/proc').some((pid) => /^\d+$/.test(pid) && readFileSafe(`/proc/${pid}/comm`).trim() === 'cron' && isProcessAlive(Number(pid)));
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 
@@ -331,9 +344,9 @@ describe('the manager supervised outside PM2', () => {
       expect(crontab.stdout).toContain(`# BEGIN redundancy startup ${project.dir}`);
 
       // Debian's cron daemon: started here when none runs (and stopped at the end), else the running one.
-      if (!(await execa('pgrep', ['-x', 'cron'], { reject: false })).stdout.trim()) {
+      if (!cronRunning()) {
         cron = execa('/usr/sbin/cron', ['-f'], { reject: false, stdin: 'ignore' });
-        await waitFor(async () => (await execa('pgrep', ['-x', 'cron'], { reject: false })).exitCode === 0, { timeoutMs: 10_000, what: 'cron up' });
+        await waitFor(cronRunning, { timeoutMs: 10_000, what: 'cron up' });
       }
 
       // Killed early in a minute, so that `status` is read before cron's next run brings the manager back.
