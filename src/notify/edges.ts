@@ -16,6 +16,8 @@ export interface EdgeMemory {
   criticalAt: number | null;
   /** Since when `active` has been `none` (ms); null while a side is up. */
   noneSince: number | null;
+  /** When `recovered` was last sent: a later `critical` is a new one. */
+  recoveredAt?: number | null;
 }
 
 export interface EdgeOptions {
@@ -96,6 +98,9 @@ export function unitEdges(
   const none = next.active === 'none';
   const noneSince = none ? (memory?.noneSince ?? now) : null;
   let criticalAt = memory?.criticalAt ?? null;
+  let recoveredAt = memory?.recoveredAt ?? null;
+  // What the saved memory says before this report: keys built from it survive a crash that loses what follows.
+  const edgeOf: Partial<Record<NotificationType, string>> = { critical: `after-recovered:${recoveredAt ?? 0}`, recovered: `critical:${criticalAt ?? 0}` };
   const grace = opts.transitionGraceMs ?? 60_000;
   if (none && (settled.has(next.state) || now - noneSince! >= grace)) {
     if (criticalAt === null || repeatDue(criticalAt)) {
@@ -106,6 +111,7 @@ export function unitEdges(
   } else if (!none && criticalAt !== null) {
     types.push('recovered');
     criticalAt = null;
+    recoveredAt = now;
   }
 
   // Any notice about the unit restarts the twin reminder: it names the state and active side too.
@@ -113,8 +119,7 @@ export function unitEdges(
   const events = types.map((type) => notificationEvent(type, { unit: next.id, state: next.state, active: next.active, reason: next.reason }, now, opts.host));
   // An edge found again after a crash (before its memory was saved) gets the same key, so the same
   // webhook-id: failover, failback-failed and failback are named by the failover they belong to;
-  // critical and recovered also by the transition they came with; reminders by their time.
-  const byFailover = new Set<NotificationType>(['failover', 'failback-failed', 'failback']);
-  const keys = types.map((type) => [next.id, type, next.failovers, byFailover.has(type) ? '' : next.lastTransitionAt ?? '', repeats.has(type) ? now : ''].join('|'));
-  return { events, keys, memory: { state: next.state, failovers: next.failovers, twin, criticalAt, noneSince } };
+  // critical and recovered also by the last of the other; reminders by their time.
+  const keys = types.map((type) => [next.id, type, next.failovers, edgeOf[type] ?? '', repeats.has(type) ? now : ''].join('|'));
+  return { events, keys, memory: { state: next.state, failovers: next.failovers, twin, criticalAt, noneSince, recoveredAt } };
 }

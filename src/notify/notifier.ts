@@ -107,7 +107,7 @@ export class Notifier {
           await Promise.all(events.map((event, i) => {
             const key = keys?.[i];
             const id = key === undefined ? undefined : keyedEntryId(channel.name, key);
-            if (id !== undefined && this.outbox.get(id)) return undefined;
+            if (id !== undefined && (this.outbox.get(id) || this.outbox.wasSent(id))) return undefined;
             return this.outbox.put(newEntry(channel.name, [event], now, now, id));
           }));
         } else if (this.opts.config.groupWaitMs <= 0) {

@@ -13,6 +13,10 @@ export type DeliveryCounter = 'sent' | 'failed' | 'dead' | 'dropped';
 export type ChannelCounts = Record<DeliveryCounter, number>;
 
 export const DEAD_FILE = 'dead.jsonl';
+/** Ids of keyed entries already delivered: the same edge found again after a crash is not sent again. */
+export const SENT_FILE = 'sent-keys.txt';
+/** Kept of them: an edge is found again within a round or two of the crash, never thousands later. */
+const sentKept = 1_000;
 
 /**
  * Notifications not yet delivered, one `<id>.json` file each, written durably before any send
@@ -24,6 +28,8 @@ export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>();
   private readonly counts = new Map<string, ChannelCounts>();
   private deadLines = 0;
+  private sentKeys: string[] = [];
+  private readonly sentSet = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -53,6 +59,14 @@ export class Outbox {
       }
     }
     this.deadLines = await countLines(path.join(this.dir, DEAD_FILE));
+    const sent = await fsp.readFile(path.join(this.dir, SENT_FILE), 'utf8').catch(() => '');
+    this.sentKeys = sent.split('\n').filter((id) => /^msg_k[0-9a-f]+$/.test(id)).slice(-sentKept);
+    for (const id of this.sentKeys) this.sentSet.add(id);
+  }
+
+  /** A keyed entry (an edge) delivered before: queuing it again would send it twice. */
+  wasSent(id: string): boolean {
+    return this.sentSet.has(id);
   }
 
   /** Pending entries, oldest first. */
@@ -73,6 +87,7 @@ export class Outbox {
   /** Records a delivery's outcome: removed when sent or given up, rescheduled otherwise. */
   async settle(entry: OutboxEntry, result: DeliveryResult, now: number, policy: RetryPolicy, random: () => number): Promise<void> {
     if (result.ok) {
+      if (entry.id.startsWith('msg_k')) await this.rememberSent(entry.id);
       await this.remove(entry.id);
       this.count(entry.channel, 'sent');
       return;
@@ -122,6 +137,18 @@ export class Outbox {
     const counts = this.counts.get(channel) ?? { sent: 0, failed: 0, dead: 0, dropped: 0 };
     counts[counter] += n;
     this.counts.set(channel, counts);
+  }
+
+  /** Before the entry's file goes: a crash in between leaves both, and the entry is sent once more (same id). */
+  private async rememberSent(id: string): Promise<void> {
+    this.sentKeys.push(id);
+    this.sentSet.add(id);
+    if (this.sentKeys.length > 2 * sentKept) {
+      for (const old of this.sentKeys.splice(0, this.sentKeys.length - sentKept)) this.sentSet.delete(old);
+      await writeFileAtomic(path.join(this.dir, SENT_FILE), `${this.sentKeys.join('\n')}\n`);
+      return;
+    }
+    await fsp.appendFile(path.join(this.dir, SENT_FILE), `${id}\n`);
   }
 
   private async remove(id: string): Promise<void> {
