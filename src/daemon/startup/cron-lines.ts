@@ -56,10 +56,4 @@ export function startupCronLines(input: StartupCronInput): [string, string] {
   return [`@reboot ${command}`, `* * * * * ${command}`];
 }
 
-/**
- * Whether a crontab command is a startup line's (`... --cwd <project> --quiet ensure`, any
- * project): the supervision of a manager, not a job to supervise, for an inventory of the crontab.
- */
-export function isStartupCommand(command: string): boolean {
-  return /\s--cwd\s/.test(command) && /\s--quiet ensure\s*$/.test(command);
-}
+export { isStartupCommand } from '../../kinds/cron/startup-line.js';

@@ -1,3 +1,4 @@
+import { isStartupCommand } from './startup-line.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -55,6 +56,8 @@ export async function inventoryCron(config: CompiledConfig, crontab?: UserCronta
     const parsed = parseCrontab(text, { file: 'crontab -l', userField: false });
     errors.push(...parsed.errors);
     for (const entry of parsed.entries) {
+      // `redundancy startup cron` keeps the manager itself up: not a job.
+      if (isStartupCommand(entry.command)) continue;
       const unwrapped = unwrapCommand(entry.command);
       // Another project's wrapped lines are that project's units.
       if (unwrapped && unwrapped.cwd !== undefined && unwrapped.cwd !== config.cwd) continue;
