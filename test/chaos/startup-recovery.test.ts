@@ -146,9 +146,8 @@ async function serving(project: ChaosProject, onTwin: ChaosUnit[], onPrimary: Ch
 }
 
 /**
- * The boots since `since`: one of the side each unit is on, none of the other side. A boot that
- * could not listen (EADDRINUSE) is allowed only of the same side, while the killed daemon's own
- * process of that side still held the port; those are returned, to be reported.
+ * The boots since `since`: one of the side each unit is on, none of the other side, and no boot
+ * that could not listen (EADDRINUSE) beside the killed daemon's old process still on the port.
  */
 async function checkBoots(project: ChaosProject, since: number, onTwin: ChaosUnit[], onPrimary: ChaosUnit[], orphans?: Orphans): Promise<Boot[]> {
   const sideOf = (unit: string) => (onTwin.some((u) => u.name === unit) ? 'backup' : 'primary');
@@ -166,11 +165,9 @@ async function checkBoots(project: ChaosProject, since: number, onTwin: ChaosUni
   // A side restarted by PM2 after a failed listen boots once more a moment later.
   await waitFor(async () => JSON.stringify(await counts()) === JSON.stringify(expected), { timeoutMs: 10_000, what: 'boots settled' }).catch(() => undefined);
   expect(await counts()).toEqual(expected);
+  // The reconnect waits for the lost daemon's apps to go before it restores: no start finds its port taken.
   const failed = (await project.bootLog()).filter((b) => b.at >= since && b.error);
-  for (const boot of failed) {
-    const gone = orphans?.goneOf(boot.unit);
-    expect({ ...boot, sameSide: boot.role === sideOf(boot.unit), whileTheOldOneLived: gone !== undefined && boot.at <= gone }).toMatchObject({ error: 'EADDRINUSE', sameSide: true, whileTheOldOneLived: true });
-  }
+  expect(failed.map((b) => ({ unit: b.unit, role: b.role, error: b.error, oldOneGoneAt: orphans?.goneOf(b.unit) }))).toEqual([]);
   return failed;
 }
 

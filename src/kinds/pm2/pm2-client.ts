@@ -196,7 +196,11 @@ export class Pm2ProcessManager implements ProcessManager {
       if (this.closed) throw new RedundancyError('PM2_UNAVAILABLE', 'the PM2 connection is closed');
       this.lostReason ??= 'reconnect asked';
       this.dropSockets();
+      // The lost daemon's apps outlive it by a second or two and still hold their ports: a side
+      // restored before they are gone would fail its first boot (a start too many).
+      const orphans = this.table.all().map((view) => view.pid).filter((pid) => pid > 0);
       this.forgetProcesses();
+      await waitForExit(orphans, orphanWaitMs);
       if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
       this.api = new this.pm2.Api();
       try {
@@ -600,4 +604,25 @@ function toView(entry: Pm2Entry): ProcessView {
     memoryBytes: entry.monit?.memory ?? 0,
     cpuPercent: entry.monit?.cpu ?? 0,
   };
+}
+
+/** How long a reconnect waits for the lost daemon's apps to go before restoring anything. */
+const orphanWaitMs = 5_000;
+
+/** Resolves when none of `pids` runs any more, or after `timeoutMs` (never kills: a pid may be reused). */
+async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  let left = pids.filter(alive);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = left.filter(alive);
+  }
 }
