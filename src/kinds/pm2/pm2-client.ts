@@ -137,6 +137,8 @@ export class Pm2ProcessManager implements ProcessManager {
   /** Rejects each call waiting on the current connection: a daemon that is gone never answers. */
   private readonly pending = new Set<(error: RedundancyError) => void>();
   private readonly table = new ProcessTable();
+  /** Apps of a daemon found lost, waited for by the reconnect. */
+  private orphans: number[] = [];
   private readonly generations = new Generations();
   /** The spec each pm_id was launched with by this handle: such an app can start again as it is. */
   private readonly launched = new Map<number, string>();
@@ -198,7 +200,8 @@ export class Pm2ProcessManager implements ProcessManager {
       this.dropSockets();
       // The lost daemon's apps outlive it by a second or two and still hold their ports: a side
       // restored before they are gone would fail its first boot (a start too many).
-      const orphans = this.table.all().map((view) => view.pid).filter((pid) => pid > 0);
+      const orphans = [...this.orphans, ...this.appPids()];
+      this.orphans = [];
       this.forgetProcesses();
       await waitForExit(orphans, orphanWaitMs);
       if (!this.startDaemon && !(await this.daemonAlive())) throw noDaemon(this.pm2.rpcSocket);
@@ -317,12 +320,18 @@ export class Pm2ProcessManager implements ProcessManager {
     if (this.closed || this.ending || this.lostReason !== undefined) return;
     this.lostReason = reason;
     this.stopping.clear();
+    this.orphans = this.appPids();
     this.forgetProcesses();
     this.dropSockets();
     const error = new RedundancyError('PM2_UNAVAILABLE', `connection to the PM2 daemon lost (${reason})`);
     for (const reject of this.pending) reject(error);
     this.pending.clear();
     for (const listener of this.lostListeners) listener(reason);
+  }
+
+  /** The pids of the apps the daemon ran as last seen: they may outlive a lost daemon for a moment. */
+  private appPids(): number[] {
+    return this.table.all().map((view) => view.pid).filter((pid) => pid > 0);
   }
 
   /** A new daemon numbers its processes afresh: nothing learnt of the old one holds. */
