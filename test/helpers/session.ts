@@ -75,6 +75,8 @@ export async function appProject(session: ReturnType<typeof pm2Session>, opts: A
       'policy:',
       ...Object.entries(policy).map(([k, v]) => `  ${k}: ${v}`),
       'sources: { pm2: { live: false } }',
+      // Managers of tests run side by side: none takes the default listener port unless the test asks.
+      ...(opts.config?.some((line) => line.startsWith('http:')) ? [] : ['http: false']),
       'units:',
       `  pm2:${opts.name}:`,
       `    probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s }`,

@@ -123,6 +123,8 @@ export class ChaosProject {
         'policy:',
         ...Object.entries(policy).map(([k, v]) => `  ${k}: ${v}`),
         'sources: { pm2: { live: false } }',
+        // Managers of tests run side by side: none takes the default listener port from another.
+        'http: false',
         'units:',
         ...this.units.flatMap((u) => [`  ${u.id}:`, `    probe: { http: "http://127.0.0.1:${u.port}/health", timeout: 1s }`]),
         '',
