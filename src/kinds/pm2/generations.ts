@@ -1,34 +1,46 @@
 /**
- * For each pm_id, the highest PM2 restart count (`restart_time`) of a process known to have been
- * forked: a process of that generation was seen online, exiting, launched, or running in a list.
+ * The processes PM2 is known to have forked for each pm_id, each named by its generation: PM2's
+ * restart count (`restart_time`) with its start time (`pm_uptime`), as a bus packet, a launch
+ * answer or a list of a running app shows them.
  *
  * PM2 counts a restart when the restart timer of a crashed app fires, before the new process exists
  * (lib/God.js handleExit, then executeApp opens the log files before it forks). A stop that lands
  * in between finds the old, exited process and answers `stopped`, and the new process starts all
- * the same. A stop answer whose restart count is above the known generation is that case: the
- * restart is still on its way, and the app is stopped for good only once it has come and been
- * stopped in turn.
+ * the same. The answer then shows the new count beside the old process's start time: a generation
+ * no process was forked for. Such a stop has to wait for the restart to fork, and stop it in turn.
+ * The new process's `online` can arrive before that answer (they come on different sockets), so
+ * the count alone does not tell: the start time does.
  */
 export class Generations {
-  private readonly known = new Map<number, number>();
+  /** By pm_id: each restart count seen, with the start time of its newest process. */
+  private readonly known = new Map<number, Map<number, number>>();
   private readonly waiters = new Set<() => void>();
 
-  /** A process of generation `restarts` was forked for `pmId`. */
-  learn(pmId: number, restarts: number): void {
+  /** A process of this generation was forked for `pmId`. */
+  learn(pmId: number, restarts: number, startedAt: number): void {
     if (!Number.isSafeInteger(restarts) || restarts < 0) return;
-    if ((this.known.get(pmId) ?? -1) >= restarts) return;
-    this.known.set(pmId, restarts);
+    let seen = this.known.get(pmId);
+    if (!seen) this.known.set(pmId, (seen = new Map()));
+    if (seen.get(restarts) === startedAt) return;
+    seen.set(restarts, startedAt);
     for (const wake of this.waiters) wake();
   }
 
-  /** Whether a process of generation `restarts` (or a later one) is known to have been forked. */
-  has(pmId: number, restarts: number): boolean {
-    return (this.known.get(pmId) ?? -1) >= restarts;
+  /** Whether the process PM2 describes with this count and start time was forked. */
+  forked(pmId: number, restarts: number, startedAt: number): boolean {
+    return this.known.get(pmId)?.get(restarts) === startedAt;
   }
 
-  /** Resolves true once generation `restarts` of `pmId` is known, false after `timeoutMs`. */
+  /** The highest restart count of a process known to have been forked for `pmId`, or -1. */
+  newest(pmId: number): number {
+    let newest = -1;
+    for (const restarts of this.known.get(pmId)?.keys() ?? []) newest = Math.max(newest, restarts);
+    return newest;
+  }
+
+  /** Resolves true once a process of count `restarts` or more is known for `pmId`, false after `timeoutMs`. */
   waitFor(pmId: number, restarts: number, timeoutMs: number): Promise<boolean> {
-    if (this.has(pmId, restarts)) return Promise.resolve(true);
+    if (this.newest(pmId) >= restarts) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (seen: boolean) => {
         clearTimeout(timer);
@@ -36,7 +48,7 @@ export class Generations {
         resolve(seen);
       };
       const wake = () => {
-        if (this.has(pmId, restarts)) done(true);
+        if (this.newest(pmId) >= restarts) done(true);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.waiters.add(wake);

@@ -80,7 +80,7 @@ const runningStatuses = new Set(['online', 'launching']);
 
 /** PM2's answer to a stop (lib/God/Methods.js getFormatedProcess), or `{ error, message }` for an app without a pid. */
 interface StopAnswer {
-  pm2_env?: { restart_time?: unknown };
+  pm2_env?: { restart_time?: unknown; pm_uptime?: unknown };
 }
 
 /**
@@ -394,7 +394,7 @@ export class Pm2ProcessManager implements ProcessManager {
     if (typeof pmId !== 'number') return undefined;
     const pid = num(launched!.process?.pid) || num(launched!.pid);
     this.table.update(pmId, { ...factOf(env!, name), status: running ? env!.status ?? 'launching' : 'stopped', pid: running ? pid : 0 });
-    if (running) this.generations.learn(pmId, num(env!.restart_time));
+    if (running) this.generations.learn(pmId, num(env!.restart_time), num(env!.pm_uptime));
     return pmId;
   }
 
@@ -424,8 +424,9 @@ export class Pm2ProcessManager implements ProcessManager {
             cb(err);
           }),
         );
-        const restarts = answer?.pm2_env?.restart_time;
-        return !found ? 'gone' : typeof restarts === 'number' ? restarts : undefined;
+        const env = answer?.pm2_env;
+        if (!found) return 'gone';
+        return typeof env?.restart_time === 'number' ? { restarts: env.restart_time, startedAt: num(env.pm_uptime) } : undefined;
       },
     });
     if (stopped) this.table.update(pmId, { name, status: 'stopped', pid: 0 });
@@ -472,10 +473,7 @@ export class Pm2ProcessManager implements ProcessManager {
     const issued = this.table.begin();
     const list = (await this.call<Pm2Entry[]>('list', 'all', (cb) => this.api.list(cb))) ?? [];
     this.table.applySnapshot(list.map(toView), issued);
-    for (const entry of list) {
-      const generation = forkedGeneration(entry);
-      if (generation !== undefined) this.generations.learn(entry.pm_id ?? -1, generation);
-    }
+    for (const entry of list) if (forked(entry)) this.generations.learn(entry.pm_id ?? -1, entry.pm2_env?.restart_time ?? 0, entry.pm2_env?.pm_uptime ?? 0);
     return list;
   }
 
@@ -511,7 +509,7 @@ export class Pm2ProcessManager implements ProcessManager {
     if (typeof proc.pm_id !== 'number' || typeof proc.name !== 'string') return;
     this.table.update(proc.pm_id, { ...factOf(proc, proc.name), ...fact });
     // Every packet of `process:event` is about a process that was forked: online, exited, given up.
-    this.generations.learn(proc.pm_id, num(proc.restart_time));
+    this.generations.learn(proc.pm_id, num(proc.restart_time), num(proc.pm_uptime));
   }
 
   private ensureOpen(): void {
@@ -589,15 +587,13 @@ function willRestart(env: BusProcess, exitCode: unknown): boolean {
 }
 
 /**
- * The generation a listed app is known to have forked: the one running, or the last one when no
- * restart can be pending (stopped with no pid, given up). A crashed app waiting for its restart is
- * left out: its count may already include a restart not forked yet.
+ * Whether a listed app's restart count and start time are those of a process that was forked: it
+ * runs, or PM2 gave up on it. A stopped or crashed app is left out: its count may already include
+ * a restart not forked yet.
  */
-function forkedGeneration(entry: Pm2Entry): number | undefined {
-  const env = entry.pm2_env ?? {};
-  const status = env.status;
-  const settled = status === 'online' || status === 'launching' || status === 'stopping' || status === 'errored' || (status === 'stopped' && !entry.pid);
-  return settled ? env.restart_time ?? 0 : undefined;
+function forked(entry: Pm2Entry): boolean {
+  const status = entry.pm2_env?.status;
+  return status === 'online' || status === 'launching' || status === 'stopping' || status === 'errored';
 }
 
 function toView(entry: Pm2Entry): ProcessView {

@@ -1,12 +1,18 @@
 import { RedundancyError } from '../../core/errors.js';
 import type { Generations } from './generations.js';
 
+/** The process a stop answer describes: PM2's restart count and start time of the app as it stood. */
+export interface StoppedProcess {
+  restarts: number;
+  startedAt: number;
+}
+
 export interface SettledStopOptions {
   /** The app, for messages. */
   name: string;
   pmId: number;
-  /** One stop RPC; the restart count of PM2's answer (undefined when it carries none), or `gone` for an id PM2 no longer knows. */
-  stop: () => Promise<number | undefined | 'gone'>;
+  /** One stop RPC: what PM2's answer describes (undefined when it describes no process), or `gone` for an id PM2 no longer knows. */
+  stop: () => Promise<StoppedProcess | undefined | 'gone'>;
   generations: Generations;
   /** How long to wait for a counted restart to fork before taking it as never coming. @default 10 s */
   forkWaitMs?: number;
@@ -15,23 +21,24 @@ export interface SettledStopOptions {
 }
 
 /**
- * Stops one app so that it stays stopped. PM2 answers a stop that lands while it restarts a
- * crashed app (its restart timer fired, the new process not forked yet) with `stopped`, and forks
- * the new process all the same; the answer's restart count then exceeds the newest generation
- * known to have forked (see Generations). That restart is awaited and stopped in turn. A counted
- * restart that does not fork within `forkWaitMs` never will (PM2 cleared its timer): when the next
- * stop counts no further restart, the stop stands. Resolves false when PM2 no longer knows the id.
+ * Stops one app so that it stays stopped. A stop answer describing a generation no process is
+ * known to have been forked for is a stop that landed while PM2 restarted the app (see
+ * Generations): that restart is awaited and stopped in turn. A counted restart that does not fork
+ * within `forkWaitMs` never will (PM2 cleared its timer, or the app was only ever seen in a list):
+ * when the next stop's answer is the same, the stop stands. Resolves false when PM2 no longer
+ * knows the id; throws when every one of `attempts` stops found another restart under way.
  */
 export async function stopForGood(opts: SettledStopOptions): Promise<boolean> {
   const { name, pmId, generations, forkWaitMs = 10_000, attempts = 5 } = opts;
-  let unforked: number | undefined;
+  let unforked: StoppedProcess | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    const restarts = await opts.stop();
-    if (restarts === 'gone') return false;
-    if (restarts === undefined || generations.has(pmId, restarts) || restarts === unforked) return true;
+    const answer = await opts.stop();
+    if (answer === 'gone') return false;
+    if (answer === undefined || generations.forked(pmId, answer.restarts, answer.startedAt)) return true;
+    if (unforked?.restarts === answer.restarts && unforked.startedAt === answer.startedAt) return true;
     if (attempt >= attempts) {
       throw new RedundancyError('PM2_OPERATION', `pm2 stop ${name}: PM2 had another restart under way at each of ${attempts} stops`);
     }
-    unforked = (await generations.waitFor(pmId, restarts, forkWaitMs)) ? undefined : restarts;
+    unforked = (await generations.waitFor(pmId, answer.restarts, forkWaitMs)) ? undefined : answer;
   }
 }
