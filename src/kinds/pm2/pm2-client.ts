@@ -429,8 +429,11 @@ export class Pm2ProcessManager implements ProcessManager {
         return typeof env?.restart_time === 'number' ? { restarts: env.restart_time, startedAt: num(env.pm_uptime) } : undefined;
       },
     });
-    if (stopped) this.table.update(pmId, { name, status: 'stopped', pid: 0 });
-    return stopped;
+    if (!stopped) return false;
+    this.table.update(pmId, { name, status: 'stopped', pid: 0 });
+    // What PM2's API adds to a stop: a `stop` event on the bus (`pm2 logs --json` shows it). Not waited for.
+    if (!this.closed && !this.lost) this.api.Client?.executeRemote('notifyByProcessId', { id: pmId, action_name: 'stop', manually: true }, () => undefined);
+    return true;
   }
 
   /**
