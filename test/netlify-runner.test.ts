@@ -174,7 +174,8 @@ describe('LocalRunner over HTTP', () => {
     const nextPid = Number(await next.text());
     pids.add(nextPid);
     expect(nextPid).not.toBe(hungPid);
-    expect(isProcessAlive(hungPid)).toBe(false);
+    // SIGKILLed at the deadline; gone once the kernel and the runner have reaped it.
+    await waitFor(() => !isProcessAlive(hungPid) || undefined, { timeoutMs: 10_000, what: 'the hung process gone' });
   });
 
   it('fails each invocation of a module that throws while loading', async () => {
@@ -329,7 +330,7 @@ describe('bundleFunction', () => {
     await runner.enable(unit);
     const two = (await (await fetch(`${base}/.netlify/functions/version`)).text()).split(' ');
     expect(two[0]).toBe('two');
-    expect(isProcessAlive(Number(one[1]))).toBe(false);
+    await waitFor(() => !isProcessAlive(Number(one[1])) || undefined, { timeoutMs: 10_000, what: 'the old process gone' });
     pids.add(Number(one[1]));
     pids.add(Number(two[1]));
   });
@@ -346,7 +347,7 @@ describe('FunctionProcess', () => {
     const [patient, hasty] = await Promise.all([proc.invoke('request', request, 30_000), proc.invoke('request', request, 200)]);
     expect(hasty).toMatchObject({ ok: false, timedOut: true, reason: 'timed out after 0.2s', pid });
     expect(patient).toMatchObject({ ok: false, timedOut: false, reason: 'killed: another invocation timed out after 0.2s', signal: 'SIGKILL' });
-    expect(isProcessAlive(pid)).toBe(false);
+    await waitFor(() => !isProcessAlive(pid) || undefined, { timeoutMs: 10_000, what: 'the killed process gone' });
     const again = await proc.invoke('request', { ...request, url: `${request.url}?fast` }, 5_000);
     expect(again).toMatchObject({ ok: true, status: 200 });
     expect(proc.pid).not.toBe(pid);
