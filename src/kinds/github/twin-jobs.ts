@@ -1,9 +1,10 @@
 /**
  * The twin's copy of the primary's jobs, changed only where the twin must differ: every job gated on the
  * repository variable, concurrency groups of its own, and crons compared with `github.event.schedule`
- * replaced by the twin's. Works on a clone of the primary's yaml nodes, so content and most comments stay.
+ * replaced by the twin's. Shares the primary's yaml nodes where nothing changes, so content and most comments
+ * stay; what changes is copied first, so the primary's document is never modified.
  */
-import { isMap, isPair, isScalar, isSeq, Pair, Scalar, visit, type YAMLMap } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, Pair, Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { balanced, comparedEvents, conditionOf, rewriteLiterals, rewriteTemplates, untrustedTemplates } from './workflow-expressions.js';
 
 export interface TwinJobsContext {
@@ -28,19 +29,31 @@ export function gateExpression(variable: string, own?: string): string {
   return own.includes('}}') ? `(${gate}) && (${own})` : `\${{ (${gate}) && (${own}) }}`;
 }
 
-/** Changes `jobs` in place; returns what a user should read about the changes. */
-export function twinJobs(jobs: YAMLMap, ctx: TwinJobsContext): { notes: string[]; warnings: string[] } {
+/**
+ * A collection whose items can change without changing `node`'s: fresh pairs and array, the same keys and
+ * values. Copying only what the twin changes is far cheaper than a deep clone of every job.
+ */
+export function shallowCopy<T extends YAMLMap | YAMLSeq>(node: T): T {
+  const copy = Object.create(Object.getPrototypeOf(node), Object.getOwnPropertyDescriptors(node)) as T;
+  (copy as { items: unknown[] }).items = node.items.map((item: unknown) => (isPair(item) ? new Pair(item.key, item.value) : item));
+  return copy;
+}
+
+/** The twin's `jobs`; `jobs` is left as it was. Returns what a user should read about the changes too. */
+export function twinJobs(jobs: YAMLMap, ctx: TwinJobsContext): { jobs: YAMLMap; notes: string[]; warnings: string[] } {
   const notes: string[] = [];
   const warnings: string[] = [];
-  for (const pair of jobs.items) {
+  const twin = shallowCopy(jobs);
+  for (const pair of twin.items) {
     const id = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const job = pair.value;
-    if (!isMap(job)) {
+    if (!isMap(pair.value)) {
       warnings.push(`job ${id} is not a map; copied as written and not gated`);
       continue;
     }
-    const rewritten = rewriteCrons(job, ctx.rewrite);
-    if (rewritten > 0) notes.push(`job ${id}: ${rewritten} comparison(s) with a primary cron now name the twin's cron`);
+    const rewritten = rewriteCrons(pair.value, ctx.rewrite);
+    const job = shallowCopy(rewritten.job);
+    pair.value = job;
+    if (rewritten.count > 0) notes.push(`job ${id}: ${rewritten.count} comparison(s) with a primary cron now name the twin's cron`);
     warnings.push(...scanSteps(job, id, ctx));
     for (const event of conditionEvents(job)) {
       if (!TWIN_EVENTS.has(event)) notes.push(`job ${id}: a condition compares github.event_name with '${event}', which a twin run never is`);
@@ -58,27 +71,44 @@ export function twinJobs(jobs: YAMLMap, ctx: TwinJobsContext): { notes: string[]
     else job.items.unshift(new Pair(new Scalar('if'), gate));
     if (job.has('uses')) notes.push(`job ${id} calls a reusable workflow: it runs with the twin's event (schedule or workflow_dispatch)`);
   }
-  return { notes, warnings };
+  return { jobs: twin, notes, warnings };
 }
 
-/** Literals equal to a primary cron, in `if:` values and in the `${{ }}` parts of any other string. */
-function rewriteCrons(job: YAMLMap, rewrite: ReadonlyMap<string, string>): number {
-  if (![...rewrite].some(([from, to]) => from !== to)) return 0;
+/**
+ * Literals equal to a primary cron, in `if:` values and in the `${{ }}` parts of any other string (not
+ * in scalar keys). Only the scalars changed and the collections above them are copied.
+ */
+function rewriteCrons(job: YAMLMap, rewrite: ReadonlyMap<string, string>): { job: YAMLMap; count: number } {
+  if (![...rewrite].some(([from, to]) => from !== to)) return { job, count: 0 };
   let count = 0;
-  visit(job, {
-    Scalar(key, node, path) {
-      if (key === 'key' || typeof node.value !== 'string') return;
-      const parent = path[path.length - 1];
-      const isIf = isPair(parent) && isScalar(parent.key) && parent.key.value === 'if';
-      const text = node.value;
-      const next = isIf && !text.includes('${{') ? rewriteLiterals(text, rewrite) : rewriteTemplates(text, rewrite);
-      if (next !== text) {
-        node.value = next;
-        count++;
-      }
-    },
-  });
-  return count;
+  const edit = (node: Scalar, isIf: boolean): Scalar => {
+    const text = node.value;
+    if (typeof text !== 'string') return node;
+    const next = isIf && !text.includes('${{') ? rewriteLiterals(text, rewrite) : rewriteTemplates(text, rewrite);
+    if (next === text) return node;
+    count++;
+    const copy = node.clone() as Scalar;
+    copy.value = next;
+    return copy;
+  };
+  const walk = <T>(node: T): T => {
+    if (!isCollection(node)) return node;
+    let copy: typeof node | undefined;
+    node.items.forEach((item: unknown, i: number) => {
+      let next = item;
+      if (isPair(item)) {
+        const key = isScalar(item.key) ? item.key : walk(item.key);
+        const isIf = isScalar(item.key) && item.key.value === 'if';
+        const value = isScalar(item.value) ? edit(item.value, isIf) : walk(item.value);
+        if (key !== item.key || value !== item.value) next = new Pair(key, value);
+      } else next = isScalar(item) ? edit(item, false) : walk(item);
+      if (next === item) return;
+      copy ??= shallowCopy(node);
+      (copy.items as unknown[])[i] = next;
+    });
+    return copy ?? node;
+  };
+  return { job: walk(job), count };
 }
 
 function stepsOf(job: YAMLMap): YAMLMap[] {
@@ -123,7 +153,10 @@ function retarget(job: YAMLMap, prefix: string): { from: string; to: string } | 
   const from = String(target.value);
   const to = `${prefix}-${from}`;
   const scalar = new Scalar(to);
-  if (isMap(concurrency)) concurrency.set('group', scalar);
-  else job.set('concurrency', scalar);
+  if (isMap(concurrency)) {
+    const group = shallowCopy(concurrency);
+    group.set('group', scalar);
+    job.set('concurrency', group);
+  } else job.set('concurrency', scalar);
   return { from, to };
 }

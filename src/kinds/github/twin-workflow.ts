@@ -3,8 +3,8 @@
  * name and concurrency group, only `schedule` (throttled) and `workflow_dispatch`, and every job gated on
  * `vars.REDUNDANCY_ACTIVE_<STEM>`. Pure; emitted with the yaml package so every scalar is quoted as needed.
  */
-import { Document, isDocument, isMap, isScalar, Scalar, visit, YAMLMap, type Node } from 'yaml';
-import { twinJobs } from './twin-jobs.js';
+import { Document, isAlias, isCollection, isDocument, isMap, isPair, isScalar, Scalar, YAMLMap, type Node } from 'yaml';
+import { shallowCopy, twinJobs } from './twin-jobs.js';
 import { planTwinSchedule, type TwinCron } from './twin-schedule.js';
 import { findOnPair, twinMarker, variableName, type WorkflowInfo } from './workflow-file.js';
 
@@ -40,14 +40,13 @@ export function planWorkflowTwin(wf: WorkflowInfo, doc: unknown, opts: WorkflowT
   const warnings: string[] = [];
   const variable = variableName(wf.fileName);
   const fileName = `${wf.stem}-backup.yml`;
-  let aliased = false;
-  visit(source, { Alias: () => ((aliased = true), visit.BREAK) });
+  const aliased = hasAlias(source.contents);
   const out = new Document(null, { version: '1.2' });
-  // Aliases may point at anchors the twin does not copy (under on:): expand them then.
-  const copy = (node: unknown): Node => (aliased ? out.createNode((node as Node).toJS(source), { aliasDuplicateObjects: false }) : ((node as Node).clone() as Node));
+  // Aliases may point at anchors the twin does not copy (under on:): expand them then. Otherwise the twin
+  // shares the primary's nodes, and copies only those it changes (twinJobs, shallowCopy).
+  const copy = (node: unknown): Node => (aliased ? out.createNode((node as Node).toJS(source), { aliasDuplicateObjects: false }) : (node as Node));
 
-  const readsSchedule = /github\s*\.\s*event\s*(\.\s*schedule\b|\[\s*'schedule'\s*\])/i.test(JSON.stringify(jobs.toJS(source)) ?? '');
-  const schedule = planTwinSchedule(wf.schedules, opts.throttleMs ?? defaultGithubThrottleMs, wf.fileName, readsSchedule);
+  const schedule = planTwinSchedule(wf.schedules, opts.throttleMs ?? defaultGithubThrottleMs, wf.fileName, readsSchedule(jobs, source, aliased));
   notes.push(...schedule.notes);
   warnings.push(...schedule.warnings);
   if (hasSchedule && schedule.crons.length === 0) warnings.push('no cron of the primary is valid on GitHub: the twin runs only when dispatched');
@@ -65,11 +64,10 @@ export function planWorkflowTwin(wf: WorkflowInfo, doc: unknown, opts: WorkflowT
   top.set('on', on);
   for (const key of COPIED_TOP) if (root.has(key)) top.set(key, copy(root.get(key, true)));
   top.set('concurrency', out.createNode({ group, 'cancel-in-progress': false }));
-  const twinJobsNode = copy(jobs) as YAMLMap;
-  top.set('jobs', twinJobsNode);
+  const jobsResult = twinJobs(copy(jobs) as YAMLMap, { variable, rewrite: schedule.rewrite, groupPrefix: group, isStringInput: stringInput(wf) });
+  top.set('jobs', jobsResult.jobs);
   out.contents = top;
 
-  const jobsResult = twinJobs(twinJobsNode, { variable, rewrite: schedule.rewrite, groupPrefix: group, isStringInput: stringInput(wf) });
   notes.push(...jobsResult.notes);
   warnings.push(...jobsResult.warnings);
   if (root.has('concurrency')) notes.push(`the primary's concurrency is replaced by the twin's own group '${group}'`);
@@ -83,8 +81,38 @@ export function planWorkflowTwin(wf: WorkflowInfo, doc: unknown, opts: WorkflowT
 
   const origin = wf.fileName.replace(/[\u0000-\u001f\u007f]/g, '?');
   out.commentBefore = [twinMarker.slice(1), ` Backup twin of ${origin}, written by \`redundancy twins --write\`: edit the primary and regenerate.`, ` Its jobs run only when the repository variable ${variable} is 'twin' or when dispatched by hand.`].join('\n');
-  const text = out.toString({ lineWidth: 0 });
+  // no %YAML or %TAG line is ever due, and looking for tags walks the whole twin
+  const text = out.toString({ lineWidth: 0, directives: false });
   return { ok: true, fileName, text, schedule: schedule.crons.map((c) => c.cron), variable, notes, warnings };
+}
+
+/** Any alias under `node`; yaml's visit would allocate a path for every node. */
+function hasAlias(node: unknown): boolean {
+  if (isAlias(node)) return true;
+  if (isPair(node)) return hasAlias(node.key) || hasAlias(node.value);
+  return isCollection(node) && node.items.some(hasAlias);
+}
+
+const READS_SCHEDULE = /github\s*\.\s*event\s*(\.\s*schedule\b|\[\s*'schedule'\s*\])/i;
+
+/**
+ * Whether a job reads `github.event.schedule`, as the jobs' JSON shows. A match there lies within one string
+ * and holds no escape, so string scalars are tested one by one (as written, then as JSON) without a copy;
+ * the JSON itself only with aliases or a collection key (which the JSON holds as yaml text).
+ */
+function readsSchedule(jobs: YAMLMap, source: Document, aliased: boolean): boolean {
+  // undefined: a collection key was met
+  const search = (node: unknown): boolean | undefined => {
+    if (isScalar(node)) return typeof node.value === 'string' && READS_SCHEDULE.test(node.value) && READS_SCHEDULE.test(JSON.stringify(node.value));
+    if (isPair(node)) return isCollection(node.key) ? undefined : search(node.key) || search(node.value);
+    if (!isCollection(node)) return false;
+    for (const item of node.items) {
+      const found = search(item);
+      if (found !== false) return found;
+    }
+    return false;
+  };
+  return (aliased ? undefined : search(jobs)) ?? READS_SCHEDULE.test(JSON.stringify(jobs.toJS(source)) ?? '');
 }
 
 /** The primary's dispatch inputs, plus its workflow_call inputs (optional) so a hand-dispatched twin can take them. */
@@ -92,7 +120,7 @@ function dispatchNode(wf: WorkflowInfo, root: YAMLMap, copy: (n: unknown) => Nod
   const onValue = findOnPair(root)?.value;
   const dispatch = isMap(onValue) ? onValue.get('workflow_dispatch', true) : undefined;
   const source = isMap(dispatch) ? dispatch.get('inputs', true) : undefined;
-  const inputs = isMap(source) ? (copy(source) as YAMLMap) : new YAMLMap();
+  const inputs = isMap(source) ? shallowCopy(copy(source) as YAMLMap) : new YAMLMap();
   for (const [id, spec] of Object.entries(wf.dispatchInputs ?? {})) {
     const { required, default: fallback } = (spec ?? {}) as Record<string, unknown>;
     if (required === true && fallback === undefined) warnings.push(`workflow_dispatch input ${id} is required without a default: a failover dispatch must pass it`);

@@ -198,11 +198,16 @@ function readSchedules(value: Node | null | undefined, key: Node, at: At, proble
   return out;
 }
 
+// Valid names only: it stays about the size of the zone list whatever the files hold.
+const knownZones = new Set<string>();
+
 export function isTimeZone(name: string): boolean {
+  if (knownZones.has(name)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
   } catch {
     return false;
   }
+  knownZones.add(name);
+  return true;
 }
