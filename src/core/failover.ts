@@ -57,6 +57,11 @@ export interface UnitPolicy extends PolicyConfig {
   overlap: boolean;
 }
 
+/** Whether the primary's observations are samples now: on it, failing back, or in a trial that has started it. */
+export function primaryWatched(state: FailoverState): boolean {
+  return state.kind === 'primary' || state.kind === 'failing-back' || (state.kind === 'probing' && state.started);
+}
+
 export function initialRecord(id: UnitId, now: number): UnitRecord {
   return {
     id,

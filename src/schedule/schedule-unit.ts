@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Effect, UnitPolicy, UnitRecord } from '../core/failover.js';
 import type { Observation, UnitDriver, UnitSides } from '../core/kind.js';
-import { initialRecord } from '../core/failover.js';
+import { initialRecord, primaryWatched } from '../core/failover.js';
 import type { CronSchedule } from '../core/schedule/cron-fields.js';
 import { evaluateRuns, type LastRun, type RunCursor } from '../core/schedule/run-samples.js';
 import { nextSlot, slotsBetween } from '../core/schedule/slots.js';
@@ -51,8 +51,6 @@ export interface TwinRunner {
   changed(unitId: string): boolean;
 }
 
-const primaryWatched = new Set(['primary', 'failing-back']);
-
 /**
  * One ledger-watched unit (a crontab line, a script). Its gate is the state file itself:
  * `redundancy run` reads which side is active there, so closing or opening a gate is saving the
@@ -99,7 +97,7 @@ export class ScheduledUnitDriver implements UnitDriver {
     if (reread) this.twinLastRun = evaluateRuns({ side: 'twin', slots: [], events: this.events, now, ...this.timing, cursor: { judgedThrough: now, seen: [] } }).lastRun;
     const saved = isCursor(record.cursor) ? record.cursor : undefined;
     const start: RunCursor = saved ?? { judgedThrough: now, seen: [] };
-    const watched = primaryWatched.has(record.state.kind) || (record.state.kind === 'probing' && record.state.started);
+    const watched = primaryWatched(record.state);
     // Not the active side: nothing of the primary is judged, and the cursor stays (no state write a round).
     if (!watched) return { events: [], cursor: saved ?? start };
     // Slots and runs from before the primary became the active side again are nobody's samples.

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { initialRecord, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
+import { initialRecord, primaryWatched, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
 import type { KindRuntime, Observation, UnitDriver, UnitSides } from '../../core/kind.js';
 import type { Logger } from '../../store/logger.js';
 import type { GitHubApi, WorkflowRun } from './github-api.js';
@@ -96,8 +96,6 @@ export class GithubRuntime implements KindRuntime {
   }
 }
 
-const primaryWatched = new Set(['primary', 'failing-back']);
-
 /** One workflow: samples from its completed runs, its state and its schedule; failover by disable, variable and dispatch. */
 export class GithubUnitDriver implements UnitDriver {
   readonly unit: GithubUnit;
@@ -124,7 +122,7 @@ export class GithubUnitDriver implements UnitDriver {
     const view = this.view();
     const { api } = this.opts;
     if (!api || view.apiError !== undefined) return { events: [] };
-    const watched = primaryWatched.has(record.state.kind) || (record.state.kind === 'probing' && record.state.started);
+    const watched = primaryWatched(record.state);
     if (!watched) return { events: [] };
     const events: UnitEvent[] = [];
     const state = view.states.get(this.path);

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { initialRecord, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
+import { initialRecord, primaryWatched, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
 import type { KindRuntime, Observation, UnitDriver, UnitSides } from '../../core/kind.js';
 import type { Probe } from '../../core/ports.js';
 import type { RunsReport } from '../../core/report-types.js';
@@ -212,8 +212,6 @@ export class NetlifyRuntime implements KindRuntime {
   }
 }
 
-const primaryWatched = new Set(['primary', 'failing-back']);
-
 /** One function: samples from the site and its probe; the twin is the local runner, beside the deployed function. */
 export class NetlifyUnitDriver implements UnitDriver {
   readonly unit: NetlifyUnit;
@@ -236,7 +234,7 @@ export class NetlifyUnitDriver implements UnitDriver {
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
     const view = this.view();
-    const watched = primaryWatched.has(record.state.kind) || (record.state.kind === 'probing' && record.state.started);
+    const watched = primaryWatched(record.state);
     // One look a poll: a round between polls has nothing new to say.
     if (!watched || this.countedPoll === view.poll) return { events: [] };
     this.countedPoll = view.poll;
