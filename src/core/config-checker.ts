@@ -93,6 +93,11 @@ export function listenAddress(check: Checker, path: Path, value: unknown): { hos
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+/** `host:port` as a URL writes it (an IPv6 host in brackets). */
+export function formatListen(listen: { host: string; port: number }): string {
+  return `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+}
+
 /** A key as shown in a message path: quoted when it holds control characters, so the message stays one line. */
 export function displayKey<K extends string | number>(key: K): K | string {
   return typeof key === 'string' && /[\p{Cc}\u2028\u2029]/u.test(key) ? oneLineJson(key) : key;

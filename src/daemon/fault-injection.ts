@@ -95,7 +95,7 @@ export function parseFault(fault: string | undefined): KillPoint | undefined {
 }
 
 /** A small seeded generator (Tommy Ettinger's mulberry32): the same seed, the same draws, on every platform. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

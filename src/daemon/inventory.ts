@@ -24,14 +24,18 @@ export interface InventoryOptions {
   crontab?: UserCrontab;
   /** Lines and files left out, each said once. */
   notes?: (line: string) => void;
+  /** The first source file that could not be read at all (a workflow, netlify.toml), for commands that must not go on without it. */
+  broken?: (line: string) => void;
 }
 
 /** Every kind's units, in a stable order: PM2, cron, scripts, GitHub workflows, Netlify functions. */
 export async function loadInventory(config: CompiledConfig, opts: InventoryOptions | Pm2ProcessManager = {}): Promise<Unit[]> {
-  const { pm, crontab, notes } = 'list' in opts ? { pm: opts, crontab: undefined, notes: undefined } : opts;
+  const { pm, crontab, notes, broken } = 'list' in opts ? { pm: opts, crontab: undefined, notes: undefined, broken: undefined } : opts;
   const [pm2, cron, github, netlify] = await Promise.all([loadPm2Units(config, pm), inventoryCron(config, crontab), inventoryGithub(config), loadNetlifyUnits(config)]);
   reportLeftOut(cron, notes);
   for (const note of [...github.notes, ...netlify.notes]) notes?.(note);
+  const unreadable = github.broken ?? netlify.broken;
+  if (unreadable !== undefined) broken?.(unreadable);
   const scripts = await inventoryScripts(config, cron.units.map((u) => u.entry.command));
   return [...pm2, ...cron.units, ...scripts, ...github.units, ...netlify.units];
 }

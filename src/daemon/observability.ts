@@ -1,3 +1,4 @@
+import { formatListen } from '../core/config-checker.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
 import type { UnitEvent, UnitRecord } from '../core/failover.js';
@@ -62,7 +63,7 @@ export class Observability {
     this.report = report;
     const { listen } = this.config.http;
     if (listen === false) return;
-    const address = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    const address = formatListen(listen);
     try {
       this.listener = await startHttpListener({ host: listen.host, port: listen.port, ...(this.token && { token: this.token }), report: () => this.report(), metrics: this.metrics, logger: this.logger });
       this.manager.http = { listen: this.listener.address };

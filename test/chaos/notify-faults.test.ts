@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/daemon/fault-injection.js';
 import { verifyWebhook } from '../../src/notify/index.js';
 import { HttpReceiver } from '../helpers/receivers.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -99,18 +100,6 @@ async function allIn(project: ChaosProject, kind: string, role: string, what: st
   );
 }
 
-/** A small seeded generator (mulberry32), so a seed replays the same kills. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const edgeLetter: Record<string, string> = { failover: 'F', 'failback-failed': 'X', failback: 'B', critical: 'C', recovered: 'R' };
 
 /**
@@ -164,8 +153,8 @@ function idProblems(list: Delivery[], deaths: number[]): string[] {
 /** The body of the ten-kills test (see there). */
 async function killedAgainAndAgain(seed: number, receiver: HttpReceiver): Promise<void> {
   // Two streams: the kills replay from the seed whatever the units' driver drew meanwhile.
-  const random = seeded(seed);
-  const unitRandom = seeded(seed ^ 0x5bd1e995);
+  const random = mulberry32(seed);
+  const unitRandom = mulberry32(seed ^ 0x5bd1e995);
   const names = Array.from({ length: 5 }, (_, i) => `nk${i}p${process.pid}`);
   const project = await chaos.env.project({ names });
   await configure(project, receiver);

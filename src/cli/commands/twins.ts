@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { RedundancyError } from '../../core/errors.js';
-import { inventoryGithub } from '../../kinds/github/github-inventory.js';
 import { planGithubTwins } from '../../kinds/github/github-units.js';
 import { installCrontab, blockEntries, wrapPaths, writeWrappedCrontab } from '../../kinds/cron/cron-twin-files.js';
 import { renderTwinsFile, writeTwinsFile } from '../../kinds/pm2/twin-file.js';
-import { loadNetlifyUnits, netlifyBackupFile, planNetlifyTwins, renderNetlifyBackupFor } from '../../kinds/netlify/netlify-units.js';
+import { netlifyBackupFile, planNetlifyTwins, renderNetlifyBackupFor } from '../../kinds/netlify/netlify-units.js';
 import { renderScriptWrapper } from '../../kinds/script/script-backup.js';
 import { ledgerDir, planCronTwins, planScriptTwins, planUnitTwins } from '../../daemon/compose.js';
 import { loadInventory, unitsOfKind } from '../../daemon/inventory.js';
@@ -20,10 +19,10 @@ export interface TwinsOptions {
 
 export async function twinsCommand(ctx: Context, opts: TwinsOptions): Promise<number> {
   const pm = await connectIfRunning();
-  const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line) }).finally(() => pm?.close());
+  let broken: string | undefined;
+  const units = await loadInventory(ctx.config, { pm, notes: (line) => ctx.say(line), broken: (line) => void (broken = line) }).finally(() => pm?.close());
   // Writing twins of a set of workflows one of which cannot be read would leave that one without.
-  const broken = opts.write ? (await inventoryGithub(ctx.config)).broken ?? (await loadNetlifyUnits(ctx.config)).broken : undefined;
-  if (broken) throw new RedundancyError('CONFIG_PARSE', broken);
+  if (opts.write && broken) throw new RedundancyError('CONFIG_PARSE', broken);
   const { cwd } = ctx.config;
   const pm2Plans = planUnitTwins(ctx.config, units);
   const cronPlans = planCronTwins(ctx.config, units);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Clock } from '../../core/clock.js';
+import { formatListen } from '../../core/config-checker.js';
 import { unitConfig, type CompiledConfig } from '../../core/config-types.js';
 import { RedundancyError, errorMessage } from '../../core/errors.js';
 import { resolveSecret } from '../../core/secrets.js';
@@ -56,8 +57,7 @@ export function renderNetlifyBackupFor(config: CompiledConfig, plans: readonly N
 
 /** `host:port` of the local runner's listener, as a URL writes it. */
 export function listenText(config: CompiledConfig): string {
-  const { host, port } = config.sources.netlify.listen;
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return formatListen(config.sources.netlify.listen);
 }
 
 /** The site's API as the config names it, or why there is none. */
