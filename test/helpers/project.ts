@@ -55,13 +55,13 @@ export function ecosystem(apps: Array<Record<string, unknown>>): string {
 /**
  * Distinct ports that were free when asked. Each vitest worker takes its own block below Linux's
  * ephemeral range (32768 and up), so files running side by side, and the local ends of outgoing
- * connections, never get the same port; two `freePort()` calls can. `TEST_PORT_SLOT` (0-5) moves a
+ * connections, never get the same port; two `freePort()` calls can. `TEST_PORT_SLOT` (0-3) moves a
  * whole run to other blocks, so two checkouts can run their tests at once.
  */
 export async function freePorts(count: number): Promise<number[]> {
   const worker = Number(process.env.VITEST_POOL_ID ?? 1);
   const slot = Number(process.env.TEST_PORT_SLOT ?? 0);
-  const blockStart = 20_000 + ((slot * 2 + worker - 1) % 12) * 1_000;
+  const blockStart = 20_000 + ((slot * 3 + worker - 1) % 12) * 1_000;
   nextPort ??= blockStart;
   const ports: number[] = [];
   while (ports.length < count) {
