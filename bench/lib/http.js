@@ -60,3 +60,29 @@ export async function freePorts(n) {
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
 }
+
+/**
+ * Polls every port of `ports` (all at once, then `intervalMs` apart) until each gives an answer
+ * `accept(port, body)` takes; resolves the time (performance.now()) each port first did, by port.
+ * One sweep for all ports instead of a poller each: during a storm the polling itself is load.
+ */
+export async function waitForAllAnswers(ports, { intervalMs = 10, timeoutMs = 120_000, accept }) {
+  const deadline = now() + timeoutMs;
+  const answeredAt = new Map();
+  while (answeredAt.size < ports.length) {
+    if (now() > deadline) throw new Error(`${ports.length - answeredAt.size} of ${ports.length} ports gave no accepted answer within ${timeoutMs} ms`);
+    const pending = ports.filter((port) => !answeredAt.has(port));
+    await Promise.all(
+      pending.map(async (port) => {
+        try {
+          const res = await get(port, '/', 500);
+          if (res.status >= 200 && res.status < 300 && accept(port, JSON.parse(res.body))) answeredAt.set(port, now());
+        } catch {
+          // not answering yet
+        }
+      }),
+    );
+    await sleep(intervalMs);
+  }
+  return answeredAt;
+}

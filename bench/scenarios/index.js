@@ -8,6 +8,7 @@ import githubPlan1000 from './github-plan-1000.js';
 import githubRequests1000 from './github-requests-1000.js';
 import localRunnerCold from './local-runner-cold.js';
 import manager1000 from './manager-1000.js';
+import { massFailoverScenario, pm2AutorestartMass } from './mass-failover.js';
 import metricsScrape1000 from './metrics-scrape-1000.js';
 import netlifyPlan150 from './netlify-plan-150.js';
 import nodeIdle from './node-idle.js';
@@ -15,6 +16,7 @@ import notifyLatency from './notify-latency.js';
 import plan1000 from './plan-1000.js';
 import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
+import start1000 from './start-1000.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), decision, plan1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000, notifyLatency];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), pm2AutorestartMass, massFailoverScenario('cold'), massFailoverScenario('warm'), decision, plan1000, start1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000, notifyLatency];
