@@ -7,6 +7,7 @@ import type { ProcessManager } from '../../core/ports.js';
 import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
 import { twinToEcosystemApp } from './app-options.js';
 import { Generations } from './generations.js';
+import { LaunchBatch } from './launch-batch.js';
 import { type Pm2Entry, specFromPm2Entry } from './live-inventory.js';
 import { ProcessTable } from './process-table.js';
 import { stopForGood } from './settled-stop.js';
@@ -57,7 +58,7 @@ interface Pm2Api {
   connect(cb: Callback<unknown>): void;
   disconnect(cb: Callback<unknown>): void;
   launchBus(cb: (err: unknown, bus?: Pm2Bus, socket?: AxonSocket) => void): void;
-  start(app: Record<string, unknown>, cb: Callback<unknown[]>): void;
+  start(config: { apps: Array<Record<string, unknown>> }, cb: Callback<unknown[]>): void;
   stop(id: number, cb: Callback<unknown>): void;
   delete(id: number, cb: Callback<unknown>): void;
   list(cb: Callback<Pm2Entry[]>): void;
@@ -142,6 +143,15 @@ export class Pm2ProcessManager implements ProcessManager {
   private readonly generations = new Generations();
   /** The spec each pm_id was launched with by this handle: such an app can start again as it is. */
   private readonly launched = new Map<number, string>();
+  /** Launches asked for in the same turn go to PM2 as one start (one list of the daemon, not one each). */
+  private readonly launches = new LaunchBatch<Record<string, unknown>, Launched>({
+    send: (apps) =>
+      this.call<{ launched: Launched[]; error?: unknown }>('start', apps.length === 1 ? String(apps[0]!.name) : `${apps.length} apps`, (cb) =>
+        this.api.start({ apps }, (err, value) => cb(null, { launched: Array.isArray(value) ? (value as Launched[]) : [], error: err ?? undefined })),
+      ),
+    nameOf: (app) => String(app.name),
+    launchedName: (launched) => launched.pm2_env?.name,
+  });
   private api: Pm2Api;
   private closed = false;
   /** Set while `killDaemon` runs: losing that daemon is the point, not news. */
@@ -359,12 +369,17 @@ export class Pm2ProcessManager implements ProcessManager {
     // PM2 looks every kill_retry_time (100 ms) for a stopped app to be gone: a failover waits on
     // that look between stopping the primary and starting the twin. An app's own value wins.
     const app = { kill_retry_time: 10, ...twinToEcosystemApp(spec), autostart: run };
-    const started = await this.call<unknown[]>('start', spec.name, (cb) => this.api.start(app, cb));
-    // PM2 logs a failed `prepare` and answers with an empty list instead of an error.
-    if (!Array.isArray(started) || started.length === 0) {
-      throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: PM2 launched no process`);
+    this.ensureOpen();
+    let started: Launched[];
+    try {
+      started = await this.launches.launch(app);
+    } catch (error) {
+      if (error instanceof RedundancyError) throw error;
+      throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: ${pm2Message(error)}`, { cause: error });
     }
-    for (const launched of started as Launched[]) {
+    // PM2 logs a failed `prepare` and answers without that app instead of an error.
+    if (started.length === 0) throw new RedundancyError('PM2_OPERATION', `pm2 start ${spec.name}: PM2 launched no process`);
+    for (const launched of started) {
       const pmId = this.learnLaunched(spec.name, launched, run);
       if (pmId !== undefined) this.launched.set(pmId, specKey(spec));
     }
