@@ -14,9 +14,10 @@ import netlifyPlan150 from './netlify-plan-150.js';
 import nodeIdle from './node-idle.js';
 import notifyLatency from './notify-latency.js';
 import plan1000 from './plan-1000.js';
+import primaryRestart from './primary-restart.js';
 import pm2Autorestart from './pm2-autorestart.js';
 import spawnFloor from './spawn-floor.js';
 import start1000 from './start-1000.js';
 import twinFailover, { failoverScenario } from './twin-failover.js';
 
-export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, twinFailover, failoverScenario('warm'), pm2AutorestartMass, massFailoverScenario('cold'), massFailoverScenario('warm'), decision, plan1000, start1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000, notifyLatency];
+export const scenarios = [nodeIdle, spawnFloor, pm2Autorestart, primaryRestart, twinFailover, failoverScenario('warm'), pm2AutorestartMass, massFailoverScenario('cold'), massFailoverScenario('warm'), decision, plan1000, start1000, manager1000, cronPlan1000, cronManager1000, githubPlan1000, githubRequests1000, netlifyPlan150, localRunnerCold, metricsScrape1000, notifyLatency];

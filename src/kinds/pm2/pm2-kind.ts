@@ -4,11 +4,11 @@ import type { SideObservation } from '../../core/health.js';
 import type { KindRuntime, Observation, UnitDriver, UnitSides } from '../../core/kind.js';
 import { recordFromLiveView } from '../../core/live-record.js';
 import type { ProcessManager, Probe } from '../../core/ports.js';
-import type { Pm2Unit, ProcessView, Sample, UnitId } from '../../core/types.js';
+import type { Pm2AppSpec, Pm2Unit, ProcessView, Sample, UnitId } from '../../core/types.js';
 import type { Logger } from '../../store/logger.js';
 import { observePrimary, observeTwin, type PrimaryMemory } from './observe.js';
 import type { TwinDriver } from './twin-driver.js';
-import type { TwinPlan } from './twin-plan.js';
+import { primaryAsStarted, type TwinPlan } from './twin-plan.js';
 
 export interface Pm2UnitSpec {
   unit: Pm2Unit;
@@ -91,6 +91,8 @@ export class Pm2UnitDriver implements UnitDriver {
   readonly unit: Pm2Unit;
   readonly policy: UnitPolicy;
   memory: PrimaryMemory = { exitsSinceRound: 0 };
+  /** The primary's app as the manager starts it (see `primaryAsStarted`). */
+  private readonly primaryApp: Pm2AppSpec;
   /** Last probe verdict of each side; undefined when not probed since it last started. */
   private primaryProbeOk: boolean | undefined;
   private twinProbeOk: boolean | undefined;
@@ -102,6 +104,7 @@ export class Pm2UnitDriver implements UnitDriver {
   ) {
     this.unit = spec.unit;
     this.policy = spec.policy;
+    this.primaryApp = primaryAsStarted(spec.unit.app);
   }
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
@@ -151,7 +154,7 @@ export class Pm2UnitDriver implements UnitDriver {
       case 'restore-primary':
       case 'start-primary':
         this.primaryProbeOk = undefined;
-        return pm.start(this.unit.app);
+        return pm.start(this.primaryApp);
       case 'start-twin':
         this.twinProbeOk = undefined;
         return spec.driver.activate(pm, this.view(spec.twin.twin.name));

@@ -30,6 +30,21 @@ export const pm2DefaultMaxRestarts = 16;
 /** Base of the twin's exponential restart backoff when the primary sets none. */
 export const twinBackoffBaseMs = 100;
 
+/**
+ * The restart delay of a primary the manager starts, when the app sets no delay of its own. A
+ * crashed primary then waits that long before PM2 boots it again: stopping it on a failover clears
+ * PM2's timer instead of killing a fresh boot, and a crash loop restarts at most once per delay plus
+ * boot, so 50 primaries failing at once cannot become a storm that starves PM2's daemon. It costs a
+ * primary that restarts on its own this much more downtime per crash.
+ */
+export const primaryRestartDelayMs = 250;
+
+/** The primary as the manager starts it: its own restart delay or backoff if it has one, else `primaryRestartDelayMs`. */
+export function primaryAsStarted(app: Pm2AppSpec): Pm2AppSpec {
+  if (app.restartDelayMs !== undefined || app.expBackoffRestartDelayMs !== undefined || app.autorestart === false) return app;
+  return { ...app, restartDelayMs: primaryRestartDelayMs };
+}
+
 export function twinName(primary: string): string {
   return `${primary}-backup`;
 }
