@@ -7,7 +7,7 @@ import { now, sleep, waitUntil } from '../lib/time.js';
 
 /**
  * primaryRestartMs: what the restart delay the manager gives the primaries it starts costs a primary
- * that crashes once and boots again by itself. The real manager (default policy: one crash is not a
+ * that crashes once and boots again by itself. The real manager (no error rate is above its threshold: no crash is a
  * failover) started the fixture service; SIGKILL to the new process answering. Against
  * pm2AutorestartMs, the same app started by `pm2 start`.
  */
@@ -19,7 +19,7 @@ export default {
     const port = await freePort();
     const project = await makeProject('primary-restart', {
       'ecosystem.config.cjs': ecosystemText([{ name: 'app', script: join(fixtures, 'service.cjs'), env: { PORT: String(port) } }]),
-      'redundancy.config.yaml': `policy: { holdDown: 1h }\nunits:\n  pm2:app: { probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s } }\n`,
+      'redundancy.config.yaml': `policy: { errorRateThreshold: 1, holdDown: 1h }  # crashes alone never fail it over\nunits:\n  pm2:app: { probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s } }\n`,
     });
     const manager = startManager(project, pm2.env);
     await waitUntil(async () => (await managerReport(project))?.summary.healthy === 1, { timeoutMs: 60_000, intervalMs: 100, what: 'the primary healthy' });
