@@ -22,6 +22,10 @@ export class Generations {
     let seen = this.known.get(pmId);
     if (!seen) this.known.set(pmId, (seen = new Map()));
     if (seen.get(restarts) === startedAt) return;
+    // A start time already known under a lower count is that older process with the count of a
+    // restart PM2 has counted but not forked yet (the exit a stop sends once a crashed app's
+    // restart timer fired, e.g. with a `restart_delay`): no process of this count exists yet.
+    for (const [count, at] of seen) if (at === startedAt && count < restarts) return;
     seen.set(restarts, startedAt);
     for (const wake of this.waiters) wake();
   }

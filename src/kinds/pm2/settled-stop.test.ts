@@ -25,6 +25,17 @@ describe('Generations', () => {
     await expect(waiting).resolves.toBe(true);
   });
 
+  it('does not take an older process under the count of a restart not forked yet for a new generation', () => {
+    const g = new Generations();
+    g.learn(3, 2, 1_000);
+    // A stop's exit sent after the restart timer fired: the count moved on, the start time did not.
+    g.learn(3, 3, 1_000);
+    expect(g.forked(3, 3, 1_000)).toBe(false);
+    expect(g.newest(3)).toBe(2);
+    g.learn(3, 3, 1_400);
+    expect(g.forked(3, 3, 1_400)).toBe(true);
+  });
+
   it('gives up waiting after the deadline; forget and clear drop what was known', async () => {
     const g = new Generations();
     g.learn(1, 4, 10);
