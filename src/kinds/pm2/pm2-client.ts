@@ -81,7 +81,7 @@ const runningStatuses = new Set(['online', 'launching']);
 
 /** PM2's answer to a stop (lib/God/Methods.js getFormatedProcess), or `{ error, message }` for an app without a pid. */
 interface StopAnswer {
-  pm2_env?: { restart_time?: unknown; pm_uptime?: unknown };
+  pm2_env?: { restart_time?: unknown; pm_uptime?: unknown; status?: unknown };
 }
 
 /**
@@ -441,7 +441,8 @@ export class Pm2ProcessManager implements ProcessManager {
         );
         const env = answer?.pm2_env;
         if (!found) return 'gone';
-        return typeof env?.restart_time === 'number' ? { restarts: env.restart_time, startedAt: num(env.pm_uptime) } : undefined;
+        if (typeof env?.restart_time !== 'number') return undefined;
+        return { restarts: env.restart_time, startedAt: num(env.pm_uptime), notStopped: typeof env.status === 'string' && env.status !== 'stopped' };
       },
     });
     if (!stopped) return false;

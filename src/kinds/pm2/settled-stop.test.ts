@@ -62,6 +62,15 @@ describe('stopForGood', () => {
     expect(stop).toHaveBeenCalledTimes(1);
   });
 
+  it('an answer leaving the app other than stopped (the restart forked during the stop) is stopped again', async () => {
+    const g = new Generations();
+    g.learn(7, 4, 100);
+    g.learn(7, 5, 300);
+    const stop = stops([{ restarts: 5, startedAt: 300, notStopped: true }, { restarts: 5, startedAt: 300 }]);
+    await expect(stopForGood({ name: 'api', pmId: 7, stop, generations: g })).resolves.toBe(true);
+    expect(stop).toHaveBeenCalledTimes(2);
+  });
+
   it('an answer describing no process (an app without a pid) stands; an unknown id is gone', async () => {
     const g = new Generations();
     await expect(stopForGood({ name: 'api', pmId: 7, stop: stops([undefined]), generations: g })).resolves.toBe(true);

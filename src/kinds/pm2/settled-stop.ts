@@ -5,6 +5,13 @@ import type { Generations } from './generations.js';
 export interface StoppedProcess {
   restarts: number;
   startedAt: number;
+  /**
+   * The answer leaves the app other than stopped (running, or waiting to restart): the stop killed
+   * an older process while PM2 forked the restart (a crashed app whose restart timer fired as the
+   * stop came, with a `restart_delay`: PM2 then kills the old pid and answers with the app as it
+   * stands, the new process, or its own crash and the timer of its next restart).
+   */
+  notStopped?: boolean;
 }
 
 export interface SettledStopOptions {
@@ -25,7 +32,8 @@ export interface SettledStopOptions {
  * known to have been forked for is a stop that landed while PM2 restarted the app (see
  * Generations): that restart is awaited and stopped in turn. A counted restart that does not fork
  * within `forkWaitMs` never will (PM2 cleared its timer, or the app was only ever seen in a list):
- * when the next stop's answer is the same, the stop stands. Resolves false when PM2 no longer
+ * when the next stop's answer is the same, the stop stands. An answer leaving the app other than
+ * stopped (the stop killed the old pid while PM2 forked the restart) is stopped again. Resolves false when PM2 no longer
  * knows the id; throws when every one of `attempts` stops found another restart under way.
  */
 export async function stopForGood(opts: SettledStopOptions): Promise<boolean> {
@@ -34,11 +42,18 @@ export async function stopForGood(opts: SettledStopOptions): Promise<boolean> {
   for (let attempt = 1; ; attempt += 1) {
     const answer = await opts.stop();
     if (answer === 'gone') return false;
-    if (answer === undefined || generations.forked(pmId, answer.restarts, answer.startedAt)) return true;
-    if (unforked?.restarts === answer.restarts && unforked.startedAt === answer.startedAt) return true;
-    if (attempt >= attempts) {
-      throw new RedundancyError('PM2_OPERATION', `pm2 stop ${name}: PM2 had another restart under way at each of ${attempts} stops`);
+    if (answer === undefined) return true;
+    if (answer.notStopped) {
+      if (attempt >= attempts) throw underWay(name, attempts);
+      continue;
     }
+    if (generations.forked(pmId, answer.restarts, answer.startedAt)) return true;
+    if (unforked?.restarts === answer.restarts && unforked.startedAt === answer.startedAt) return true;
+    if (attempt >= attempts) throw underWay(name, attempts);
     unforked = (await generations.waitFor(pmId, answer.restarts, forkWaitMs)) ? undefined : answer;
   }
+}
+
+function underWay(name: string, attempts: number): RedundancyError {
+  return new RedundancyError('PM2_OPERATION', `pm2 stop ${name}: PM2 had another restart under way at each of ${attempts} stops`);
 }
