@@ -32,10 +32,10 @@ async function boots(project: TestProject): Promise<string[]> {
   return (await readFile(join(project.dir, 'boots.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 }
 
-/** What an app may rely on seeing: everything but PM2's per-process bookkeeping and the role variables. */
+/** What an app may rely on seeing: everything but PM2's per-process bookkeeping, the role variables and the restart policy (the twin's and the primary's differ by design). */
 function launchView(i: Info, app: string) {
   const env = Object.fromEntries(
-    Object.entries(i.env).filter(([k]) => k !== app && k !== `${app}-backup` && !/^(pm_id|name|unique_id|pm_uptime|status|restart_time|unstable_restarts|created_at|pm_pid_path|pm_err_log_path|pm_out_log_path|NODE_APP_INSTANCE|version|axm_.*|REDUNDANCY_ROLE|REDUNDANCY_PRIMARY|PROCESS_TITLE|exp_backoff_restart_delay|max_restarts|prev_restart_delay|.*-backup|km_link|vizion_running|autorestart|autostart)$/.test(k) && !k.startsWith('pm2_')),
+    Object.entries(i.env).filter(([k]) => k !== app && k !== `${app}-backup` && !/^(pm_id|name|unique_id|pm_uptime|status|restart_time|unstable_restarts|created_at|pm_pid_path|pm_err_log_path|pm_out_log_path|NODE_APP_INSTANCE|version|axm_.*|REDUNDANCY_ROLE|REDUNDANCY_PRIMARY|PROCESS_TITLE|exp_backoff_restart_delay|restart_delay|max_restarts|prev_restart_delay|.*-backup|km_link|vizion_running|autorestart|autostart)$/.test(k) && !k.startsWith('pm2_')),
   );
   return { argv: i.argv, cwd: i.cwd, isMain: i.isMain, env };
 }
