@@ -36,7 +36,7 @@ export default {
     await manager.stop();
     await pm2.kill();
     await project.remove();
-    if (report?.units[0]?.active !== 'primary') throw new Error(`the unit failed over (${report?.units[0]?.reason}): the trial needs the primary's own restarts`);
+    if (report?.units[0]?.state !== 'primary') throw new Error(`the unit failed over (${report?.units[0]?.reason}): the trial needs the primary's own restarts`);
     return { figures: { primaryRestartMs: median(samples) }, details: { ms: summary(samples) } };
   },
 };
