@@ -1,4 +1,5 @@
 import type { OrchestrateConfig } from './orchestrate-types.js';
+import type { HostConfig } from './config-host.js';
 import type { UnitId, UnitKind } from './types.js';
 
 export type ProbeConfig =
@@ -138,6 +139,8 @@ export interface CompiledConfig {
   watch: boolean;
   /** The `orchestrate` plan: preflight checks and stages of jobs; absent when not written. */
   orchestrate?: OrchestrateConfig;
+  /** Multi-host warm standby: absent, this host runs its units alone. */
+  host?: HostConfig;
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
     graceMs: number;
