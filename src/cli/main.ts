@@ -68,6 +68,10 @@ function buildProgram(): Command {
       .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
   program
+    .command('host [action]')
+    .description('several hosts: status (hosts, active host, epoch, health, mirror age), promote (this standby), demote (this active host)')
+    .action(run(async (ctx, action: string | undefined) => (await import('./commands/host.js')).hostCommand(ctx, action ?? 'status')));
+  program
     .command('reload')
     .description('the running manager re-reads the config and every source; on any error the running config stays (exit 78)')
     .action(async () => {

@@ -69,6 +69,11 @@ export function unitReport(obs: UnitObservation): UnitReport {
   };
 }
 
+/** A unit on a standby host: parked here and run by the active host, which is no outage. */
+export function standbyReport(line: UnitReport): UnitReport {
+  return { ...line, active: 'standby', health: 'healthy', reason: 'this host is a standby; the active host runs the unit' };
+}
+
 export function buildReport(observations: readonly UnitObservation[], manager: ManagerReport, now: number): HealthReport {
   return reportOf(observations.map(unitReport), manager, now);
 }
@@ -80,7 +85,7 @@ export function reportOf(units: UnitReport[], manager: ManagerReport, now: numbe
     manager,
     summary: {
       units: units.length,
-      healthy: units.filter((u) => u.active === 'primary' && u.health === 'healthy').length,
+      healthy: units.filter((u) => (u.active === 'primary' || u.active === 'standby') && u.health === 'healthy').length,
       onTwin: units.filter((u) => u.active === 'twin').length,
       critical: units.filter((u) => u.active === 'none').length,
     },

@@ -24,12 +24,22 @@ export interface ManagerReport {
   notifications?: { pending: number; dead: number; disabled: string[] };
   /** The last `reload`: when, and the error that kept the running config. */
   reload?: { at: string; ok: boolean; error?: string };
+  /** Multi-host: this host, its role, and the fencing token (the leader key's creation revision) it acts under. */
+  host?: HostReport;
+}
+
+export interface HostReport {
+  name: string;
+  cluster: string;
+  role: 'active' | 'standby';
+  /** The epoch this host acts under while active; the last one it held while standby (null: never). */
+  epoch: number | null;
 }
 
 export interface ReportSummary {
   /** Units supervised. */
   units: number;
-  /** Units on their primary with a healthy primary. */
+  /** Units on their primary with a healthy primary, and units on a standby host (the active host runs them). */
   healthy: number;
   /** Units running on their twin. */
   onTwin: number;
@@ -39,7 +49,8 @@ export interface ReportSummary {
 
 /** The failover states of DESIGN.md's state machine. */
 export type FailoverStateName = 'primary' | 'failing-over' | 'backup' | 'probing' | 'failing-back';
-export type ActiveSide = 'primary' | 'twin' | 'none';
+/** `standby`: this host is a standby of a multi-host cluster; the unit runs on the active host. */
+export type ActiveSide = 'primary' | 'twin' | 'none' | 'standby';
 export type UnitHealth = 'healthy' | 'degraded' | 'unhealthy';
 
 /** One side of a unit as PM2 shows it. */

@@ -8,7 +8,8 @@ import { flushLogger, type Logger } from '../store/logger.js';
 import { readPauses } from '../store/pause-file.js';
 import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from './control-client.js';
-import { openFaultedKinds, openSupervisor } from './compose.js';
+import { leaseApps, openFaultedKinds, openSupervisor } from './compose.js';
+import { HostRuntime } from '../hosts/host-runtime.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
 import { UnitQueue } from './unit-queue.js';
 import { controlSocketPath } from './control-socket.js';
@@ -52,7 +53,10 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
+  // Multi-host: every unit that follows the lease stays parked until this host leads.
+  const host = config.host ? new HostRuntime({ config: config.host, stateDir: config.stateDir, logsDir: config.logsDir, logger, apps: leaseApps(config, units) }) : undefined;
   const supervisor = openSupervisor({
+    ...(host && { host }),
     manager,
     observer: observability.observer({ report: (report) => alerts.report(report), sample: (id, sample, state) => alerts.sample(id, sample, state) }),
     pauses: () => pauses,
@@ -85,7 +89,8 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
         apply: async (next, nextUnits) => {
           const token = Observability.tokenOf(next);
           const channels = resolveChannels(next);
-          const kinds = openFaultedKinds({ config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
+          host?.setApps(leaseApps(next, nextUnits));
+          const kinds = openFaultedKinds({ ...(host && { host }), config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
           const swapped = await supervisor.replaceKinds(kinds);
           config = next;
           await observability.reconfigure(next, token);
@@ -114,6 +119,12 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
       return { state: record.state.kind, reason: record.reason };
     },
     hasUnit: (unit) => supervisor.has(unit),
+    ...(host && {
+      host: async (action: 'promote' | 'demote') => {
+        await ready;
+        return { message: action === 'promote' ? await host.promote(3 * (config.host?.lease.ttlMs ?? 10_000)) : await host.demote() };
+      },
+    }),
     reload: async () => (await ready, reload()),
     pauses: async () => {
       const before = pauses;
@@ -125,20 +136,28 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
     },
   });
   await ready;
+  host?.start({ activate: () => supervisor.activate(), park: () => supervisor.park() });
   await observability.start(() => supervisor.report());
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');
-  const loop = startRounds(() => serial.run('supervisor', () => supervisor.round()), reconnector, () => config.checkIntervalMs, logger);
+  const round = async () => {
+    const report = await supervisor.round();
+    await host?.round(report);
+    return report;
+  };
+  const loop = startRounds(() => serial.run('supervisor', round), reconnector, () => config.checkIntervalMs, logger);
   const onHangup = () => void reload();
   process.on('SIGHUP', onHangup);
   await rewatch();
   await stopSignal;
   process.off('SIGHUP', onHangup);
   await watcher?.close();
-  logger.info('manager stopping; the active side of every unit keeps running');
+  logger.info(host ? 'manager stopping; the lease is given up and the units that follow it stop' : 'manager stopping; the active side of every unit keeps running');
   loop.stop();
+  // The lease is given up with the units stopped first, so another host takes over at once.
+  await host?.stop();
   await reconnector.stop();
   await closeServer(server);
   await observability.close();

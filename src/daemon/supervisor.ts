@@ -2,10 +2,11 @@ import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
 import { effectsOf, isTransitional, transition, type Effect, type StateKind, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
-import { reportOf, unitReport } from '../core/health.js';
+import { reportOf, standbyReport, unitReport } from '../core/health.js';
+import { RedundancyError } from '../core/errors.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
-import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
+import type { HealthReport, HostReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -24,7 +25,23 @@ export interface SupervisorDeps {
   pauses?: () => Pauses;
   /** Told of every change of state and every report, for notifications and metrics. */
   observer?: SupervisorObserver;
+  /** Multi-host: whether this host may act on a unit now (it holds the lease). */
+  host?: HostGate;
 }
+
+/** What the supervisor asks of the lease: a unit that follows it runs only while this host acts. */
+export interface HostGate {
+  follows(id: UnitId): boolean;
+  /** Judged at the moment of asking, on the monotonic clock: a process that was frozen refuses at once. */
+  acting(): boolean;
+  /** The epoch this host acts under, or the last it held. */
+  epoch(): number | undefined;
+  /** The manager's `host` line of the report. */
+  report?(): HostReport;
+}
+
+/** What a standby runs to keep a unit ready and not running: the primary stopped, the twin parked. */
+const parkEffects: Effect[] = [{ type: 'stop-primary' }, { type: 'stop-twin' }];
 
 export interface SupervisorObserver {
   transition?(id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent): void;
@@ -137,6 +154,7 @@ export class Supervisor {
     await Promise.all(this.kinds.map((k) => k.refresh(false)));
     let cursorsMoved = false;
     await this.eachUnit(async (d) => {
+      if (this.standingBy(d.unit.id)) return this.reconcile(d);
       const record = this.records.get(d.unit.id)!;
       const { events, cursor } = await d.observe(record, this.deps.clock.now());
       if (cursor !== undefined && cursor !== record.cursor) {
@@ -167,6 +185,26 @@ export class Supervisor {
     return this.lastReport ?? this.buildReport();
   }
 
+  /**
+   * This host now leads: every unit that follows the lease goes to the side its state names, the
+   * primary started even where PM2 keeps it registered stopped.
+   */
+  async activate(): Promise<void> {
+    await this.eachUnit(async (d) => {
+      if (!this.deps.host?.follows(d.unit.id)) return;
+      const record = this.records.get(d.unit.id)!;
+      const wanted = record.state.kind === 'primary' ? effectsOf({ kind: 'probing', since: 0, okCount: 0, started: false }, d.policy.overlap) : effectsOf(record.state, d.policy.overlap);
+      await this.runEffects(d, wanted.filter((e) => d.needed(e, record)));
+    });
+    this.writeReport();
+  }
+
+  /** This host no longer may act: every unit that follows the lease is stopped, whatever its state. */
+  async park(): Promise<void> {
+    await Promise.all([...this.drivers.values()].filter((d) => this.deps.host?.follows(d.unit.id)).map((d) => this.parkUnit(d)));
+    this.writeReport();
+  }
+
   /** Writes the report now (something it shows changed outside a round: a pause). */
   refreshReport(): HealthReport {
     return this.writeReport();
@@ -194,6 +232,11 @@ export class Supervisor {
 
   private async apply(d: UnitDriver, event: UnitEvent, rethrow = false): Promise<void> {
     const id = d.unit.id;
+    if (this.standingBy(id)) {
+      // A standby's units are parked: what they show is not the active host's business.
+      if (rethrow) throw new RedundancyError('USAGE', `${id}: this host is a standby (epoch ${this.deps.host?.epoch() ?? 'none'}); act on the active host, or \`redundancy host promote\` here`);
+      return;
+    }
     const before = this.records.get(id)!;
     const now = this.deps.clock.now();
     let t;
@@ -223,15 +266,31 @@ export class Supervisor {
 
   /** Brings the world in line with the unit's state; completes a transitional state whose effects all succeed. */
   private async reconcile(d: UnitDriver): Promise<void> {
+    if (this.standingBy(d.unit.id)) return this.parkUnit(d);
     const record = this.records.get(d.unit.id)!;
     const effects = effectsOf(record.state, d.policy.overlap).filter((e) => d.needed(e, record));
     if (effects.length > 0 && !(await this.runEffects(d, effects))) return;
     if (isTransitional(record.state)) await this.apply(d, { type: 'effects-done' });
   }
 
+  private standingBy(id: UnitId): boolean {
+    const host = this.deps.host;
+    return host !== undefined && host.follows(id) && !host.acting();
+  }
+
+  private async parkUnit(d: UnitDriver): Promise<void> {
+    const record = this.records.get(d.unit.id)!;
+    await this.runEffects(d, parkEffects.filter((e) => d.needed(e, record)));
+  }
+
   private async runEffects(d: UnitDriver, effects: Effect[]): Promise<boolean> {
     const log = this.deps.logger.child({ unit: d.unit.id });
     for (const effect of effects) {
+      // The fencing token is checked before every effect that starts something: a host that lost the lease does nothing.
+      if (!effect.type.startsWith('stop-') && this.standingBy(d.unit.id)) {
+        log.warn({ effect: effect.type, epoch: this.deps.host?.epoch() ?? null }, 'effect refused: this host does not hold the lease (stale epoch)');
+        return false;
+      }
       try {
         const outcome = await d.run(effect, this.records.get(d.unit.id)!);
         if (outcome === 'pending') {
@@ -254,7 +313,8 @@ export class Supervisor {
   private buildReport(): HealthReport {
     const now = this.deps.clock.now();
     const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
-    const report = reportOf(units, this.deps.manager, now);
+    const host = this.deps.host?.report?.();
+    const report = reportOf(units, host ? { ...this.deps.manager, host } : this.deps.manager, now);
     const kinds = Object.fromEntries(this.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];
@@ -267,10 +327,10 @@ export class Supervisor {
     const record = this.records.get(d.unit.id)!;
     const sides = d.sides(record, now);
     const pause = activePause(this.deps.pauses?.() ?? noPauses, d.unit.id, now);
-    const key = JSON.stringify(pause ? { sides, pause } : sides);
+    const key = JSON.stringify({ sides, pause, standby: this.standingBy(d.unit.id) });
     const kept = this.reported.get(d.unit.id);
     if (kept && kept.record === record && kept.key === key) return kept.report;
-    const line = unitReport({ unit: d.unit, record, ...sides });
+    const line = this.standingBy(d.unit.id) ? standbyReport(unitReport({ unit: d.unit, record, ...sides })) : unitReport({ unit: d.unit, record, ...sides });
     const report = pause ? { ...line, paused: { since: new Date(pause.since).toISOString(), until: pause.until === null ? null : new Date(pause.until).toISOString() } } : line;
     this.reported.set(d.unit.id, { record, key, report });
     return report;

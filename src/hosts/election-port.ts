@@ -31,6 +31,7 @@ export interface ElectionPort {
   revoke(lease: string): Promise<void>;
   /** A key that lives as long as the lease (a host's published status). */
   put(key: string, value: string, lease: string): Promise<void>;
+  remove(key: string): Promise<void>;
   /** Every key under a prefix, with its value. */
   list(prefix: string): Promise<Array<{ key: string; value: string }>>;
 }

@@ -53,6 +53,10 @@ export class EtcdGateway implements ElectionPort {
     await this.call('/v3/kv/put', { key: b64(key), value: b64(value), lease });
   }
 
+  async remove(key: string): Promise<void> {
+    await this.call('/v3/kv/deleterange', { key: b64(key) });
+  }
+
   async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
     return (await this.range(prefix)).map((kv) => ({ key: unb64(kv.key), value: unb64(kv.value ?? '') }));
   }

@@ -14,6 +14,8 @@ export interface LedgerOptions {
   maxBytes?: number;
   /** Rotated files kept per unit, besides the current one. @default 3 */
   keep?: number;
+  /** The fencing token every line carries when hosts are configured (undefined: none). */
+  epoch?: () => number | undefined;
 }
 
 export interface LedgerRead {
@@ -58,6 +60,14 @@ export class Ledger {
     this.dir = opts.dir;
     this.maxBytes = opts.maxBytes ?? 1024 * 1024;
     this.keep = opts.keep ?? 3;
+    this.epoch = opts.epoch;
+  }
+
+  private readonly epoch: (() => number | undefined) | undefined;
+
+  private lineOf(event: LedgerEvent): Buffer {
+    const epoch = this.epoch?.();
+    return Buffer.from(`${JSON.stringify(epoch === undefined || event.epoch !== undefined ? event : { ...event, epoch })}\n`);
   }
 
   fileFor(unit: string): string {
@@ -67,7 +77,7 @@ export class Ledger {
   /** Appends one line; rejects with IO when the line could not be written (or rotation failed after it). */
   async append(event: LedgerEvent): Promise<void> {
     const file = this.fileFor(event.unit);
-    const line = Buffer.from(`${JSON.stringify(event)}\n`);
+    const line = this.lineOf(event);
     let handle: fsp.FileHandle;
     try {
       handle = await fsp.open(file, 'a').catch(async (error: unknown) => {
@@ -99,7 +109,7 @@ export class Ledger {
   /** Same as `append`, for a signal handler or an exit path that cannot wait. */
   appendSync(event: LedgerEvent): void {
     const file = this.fileFor(event.unit);
-    const line = Buffer.from(`${JSON.stringify(event)}\n`);
+    const line = this.lineOf(event);
     let fd: number;
     try {
       try {
