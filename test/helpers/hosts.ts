@@ -15,7 +15,7 @@ export interface TestHost {
   start(): ResultPromise;
   /** The manager's status report, or undefined when it does not answer. */
   report(): Promise<HealthReport | undefined>;
-  /** Whether the host's app answers now. */
+  /** Whether the host's app answers now (any status: a failing app still splits the brain). */
   answers(timeoutMs?: number): Promise<boolean>;
 }
 
@@ -37,7 +37,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
     const name = `h${i + 1}`;
     const pm2 = await isolatedPm2();
     const project = await makeProject(pm2.env, {});
-    const app = { name: 'web', script: join(fixtures, 'service.cjs'), env: { PORT: String(port), FAIL_FILE: join(project.dir, 'fail') }, max_restarts: 5, min_uptime: 1000, kill_timeout: 500 };
+    const app = { name: 'web', script: join(fixtures, 'service.cjs'), env: { PORT: String(port), FAIL_FILE: join(project.dir, 'fail'), FAIL_ALL_FILE: join(project.dir, 'fail-all') }, max_restarts: 5, min_uptime: 1000, kill_timeout: 500 };
     await project.write('ecosystem.config.cjs', ecosystem([app]));
     await project.write('redundancy.config.yaml', [
       `checkInterval: ${opts.checkInterval ?? '250ms'}`,
@@ -71,7 +71,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
           return undefined;
         }
       },
-      answers: (timeoutMs = 300) => fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false),
+      answers: (timeoutMs = 300) => fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(timeoutMs) }).then(() => true, () => false),
     };
     return host;
   }));

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdInstalled, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { hostCluster, removeHosts, type TestHost } from '../helpers/hosts.js';
@@ -68,5 +70,17 @@ describe.skipIf(!etcdInstalled)('two hosts, one lease', () => {
     hosts[0]!.manager!.kill('SIGTERM');
     await hosts[0]!.manager;
     await waitFor(async () => ((await active())?.name === 'h2' ? true : undefined), { timeoutMs: 10_000, what: 'h2 answering alone' });
+  });
+
+  it('resigns the lease after stepDownAfter rounds with its units critical, so the healthy standby takes over', async () => {
+    hosts[0]!.start();
+    await waitFor(async () => {
+      const view = JSON.parse((await hosts[1]!.project.cli('host', 'status', '--json')).stdout) as { candidates: string[] };
+      return view.candidates.includes('h1') ? true : undefined;
+    }, { timeoutMs: 15_000, what: 'h1 campaigning again' });
+    await hosts[1]!.project.write('fail-all', '');
+    await waitFor(async () => ((await active())?.name === 'h1' ? true : undefined), { timeoutMs: 30_000, what: 'h1 answering alone after h2 stepped down' });
+    const log = await readFile(join(hosts[1]!.project.dir, 'logs', 'redundancy.log'), 'utf8');
+    expect(log).toContain('units critical on this host: resigning the lease for a standby');
   });
 });
