@@ -50,14 +50,15 @@ export class Alerts {
   private readonly missing = new Map<UnitId, boolean>();
   private chain: Promise<unknown> = Promise.resolve();
   private latest: HealthReport | undefined;
-  private readonly host = hostname();
+  private readonly host: string;
   private readonly edgeFile: string;
 
   constructor(
     private config: CompiledConfig,
     channels: ChannelConfig[],
-    private readonly deps: { clock: Clock; logger: Logger; metrics: ManagerMetrics; manager: ManagerReport },
+    private readonly deps: { clock: Clock; logger: Logger; metrics: ManagerMetrics; manager: ManagerReport; epoch?: () => number | undefined },
   ) {
+    this.host = config.host?.name ?? hostname();
     this.edgeFile = join(config.stateDir, 'notify-edges.json');
     this.notifier = this.open(config, channels);
   }
@@ -99,7 +100,7 @@ export class Alerts {
           changed = true;
         }
       }
-      if (events.length > 0) await this.notifier.notify(events, keys);
+      if (events.length > 0) await this.notifier.notify(this.stamped(events), keys);
       // After the outbox holds the events: a crash in between finds the edge again.
       if (changed) await writeFileAtomic(this.edgeFile, `${JSON.stringify({ version: 1, units: Object.fromEntries(this.memory) } satisfies EdgeFile)}\n`);
       this.publishStats();
@@ -138,7 +139,8 @@ export class Alerts {
   }
 
   async close(): Promise<void> {
-    this.send([this.event('manager-stop', { reason: `manager stopping (pid ${process.pid}); the active side of every unit keeps running` })]);
+    const left = this.config.host ? 'the lease is given up and the units that follow it stop here' : 'the active side of every unit keeps running';
+    this.send([this.event('manager-stop', { reason: `manager stopping (pid ${process.pid}); ${left}` })]);
     await this.chain;
     await this.notifier.close({ flushMs: 2_000 });
   }
@@ -148,7 +150,13 @@ export class Alerts {
   }
 
   private send(events: NotificationEvent[]): void {
-    if (events.length > 0) this.enqueue(() => this.notifier.notify(events));
+    if (events.length > 0) this.enqueue(() => this.notifier.notify(this.stamped(events)));
+  }
+
+  /** Every event carries the epoch the host acted under, when hosts are configured. */
+  private stamped(events: NotificationEvent[]): NotificationEvent[] {
+    const epoch = this.deps.epoch?.();
+    return epoch === undefined ? events : events.map((e) => ({ ...e, epoch }));
   }
 
   private enqueue(work: () => Promise<unknown>): Promise<unknown> {

@@ -49,12 +49,13 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const startedAt = Date.now();
   const manager: ManagerReport = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
   const observability = new Observability(config, manager, logger);
-  const alerts = new Alerts(config, resolveChannels(config), { clock: systemClock, logger, metrics: observability.metrics, manager });
+  // Multi-host: every unit that follows the lease stays parked until this host leads.
+  const host = config.host ? new HostRuntime({ config: config.host, stateDir: config.stateDir, logsDir: config.logsDir, logger, apps: [] }) : undefined;
+  const alerts = new Alerts(config, resolveChannels(config), { clock: systemClock, logger, metrics: observability.metrics, manager, ...(host && { epoch: () => host.epoch() }) });
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
-  // Multi-host: every unit that follows the lease stays parked until this host leads.
-  const host = config.host ? new HostRuntime({ config: config.host, stateDir: config.stateDir, logsDir: config.logsDir, logger, apps: leaseApps(config, units) }) : undefined;
+  host?.setApps(leaseApps(config, units));
   const supervisor = openSupervisor({
     ...(host && { host }),
     manager,

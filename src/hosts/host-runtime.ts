@@ -120,7 +120,8 @@ export class HostRuntime implements HostGate {
   /** The apps changed (a reload): the watchdog stops these from the next heartbeat on. */
   setApps(apps: string[]): void {
     this.apps = apps;
-    this.beat();
+    // Before start, a heartbeat would tell a previous manager's watchdog, still waiting to fence, that all is well.
+    if (this.units) this.beat();
   }
 
   /** Starts the watchdog, then campaigns; the units stay parked until this host leads. */

@@ -11,6 +11,8 @@ export interface TestHost {
   pm2: IsolatedPm2;
   /** The host's app listens here, so a split brain cannot hide behind a port clash. */
   port: number;
+  /** The manager's read-only listener (`/health`, `/metrics`). */
+  httpPort: number;
   manager: ResultPromise | undefined;
   start(): ResultPromise;
   /** The manager's status report, or undefined when it does not answer. */
@@ -32,6 +34,7 @@ export interface HostClusterOptions {
 /** Separate project copies with the same app and config but each its own port and PM2 home. */
 export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]> {
   const ports = await freePorts(opts.hosts);
+  const httpPorts = await freePorts(opts.hosts);
   const cluster = opts.cluster ?? `c${process.pid}`;
   return Promise.all(ports.map(async (port, i) => {
     const name = `h${i + 1}`;
@@ -43,7 +46,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
       `checkInterval: ${opts.checkInterval ?? '250ms'}`,
       'policy: { window: 3, minSamples: 2, holdDown: 1h }',
       'sources: { pm2: { live: false } }',
-      'http: false',
+      `http: { listen: "127.0.0.1:${httpPorts[i]}" }`,
       'units:',
       `  pm2:web: { probe: { http: "http://127.0.0.1:${port}/health", timeout: 1s } }`,
       'host:',
@@ -58,6 +61,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
       project,
       pm2,
       port,
+      httpPort: httpPorts[i]!,
       manager: undefined,
       start() {
         host.manager = project.spawnManager();

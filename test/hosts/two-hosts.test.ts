@@ -44,6 +44,11 @@ describe.skipIf(!etcdInstalled)('two hosts, one lease', () => {
     }, { timeoutMs: 10_000, what: 'both hosts published' });
     expect(status.r.exitCode).toBe(0);
     expect(status.view.leader).toEqual({ host: 'h1', epoch: activeReport?.manager.host?.epoch });
+    const metrics = await Promise.all(hosts.map((h) => fetch(`http://127.0.0.1:${h.httpPort}/metrics`).then((r) => r.text())));
+    expect(metrics[0]).toContain('redundancy_leader{host="h1"} 1');
+    expect(metrics[0]).toMatch(new RegExp(`redundancy_lease_epoch ${activeReport?.manager.host?.epoch}\\b`));
+    expect(metrics[1]).toContain('redundancy_leader{host="h2"} 0');
+    expect((await fetch(`http://127.0.0.1:${hosts[1]!.httpPort}/health`)).status).toBe(200);
     const text = await hosts[0]!.project.cli('host', 'status');
     expect(text.stdout).toMatch(/^cluster c\d+: active h1 \(epoch \d+\); this host: h1/);
     expect(text.stdout).toMatch(/h2\s+standby/);
