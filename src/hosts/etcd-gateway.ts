@@ -6,6 +6,8 @@ import type { Candidate, ElectionPort, LeaderKey } from './election-port.js';
  */
 export class EtcdGateway implements ElectionPort {
   private current = 0;
+  /** Campaigns waiting, by the endpoint they wait on: a campaign has no timeout, so it is ended when its endpoint fails another call. */
+  private readonly waiting = new Map<AbortController, number>();
 
   constructor(
     private readonly endpoints: readonly string[],
@@ -25,8 +27,17 @@ export class EtcdGateway implements ElectionPort {
   }
 
   async campaign(name: string, lease: string, value: string, signal: AbortSignal): Promise<LeaderKey> {
-    const body = await this.call<{ leader: RawLeaderKey }>('/v3/election/campaign', { name: b64(name), lease, value: b64(value) }, signal);
-    return leaderKey(body.leader);
+    const own = new AbortController();
+    this.waiting.set(own, this.current);
+    try {
+      const body = await this.call<{ leader: RawLeaderKey }>('/v3/election/campaign', { name: b64(name), lease, value: b64(value) }, AbortSignal.any([signal, own.signal]), false, 1);
+      return leaderKey(body.leader);
+    } catch (error) {
+      if (own.signal.aborted && !signal.aborted) throw new Error('campaign ended: its etcd endpoint stopped answering other calls');
+      throw error;
+    } finally {
+      this.waiting.delete(own);
+    }
   }
 
   async leader(name: string): Promise<{ key: LeaderKey; value: string } | undefined> {
@@ -67,9 +78,9 @@ export class EtcdGateway implements ElectionPort {
   }
 
   /** POSTs to each endpoint in turn from the last that answered; an HTTP error answer is not retried elsewhere. */
-  private async call<T>(path: string, request: unknown, signal?: AbortSignal, errorIsAnswer = false): Promise<T> {
+  private async call<T>(path: string, request: unknown, signal?: AbortSignal, errorIsAnswer = false, tries = this.endpoints.length): Promise<T> {
     let lastError: unknown;
-    for (let i = 0; i < this.endpoints.length; i++) {
+    for (let i = 0; i < tries; i++) {
       const index = (this.current + i) % this.endpoints.length;
       const timeout = signal ?? AbortSignal.timeout(this.timeoutMs);
       let response: Response;
@@ -78,6 +89,7 @@ export class EtcdGateway implements ElectionPort {
       } catch (error) {
         if (signal?.aborted) throw error;
         lastError = error;
+        for (const [campaign, at] of this.waiting) if (at === index) campaign.abort();
         continue;
       }
       this.current = index;

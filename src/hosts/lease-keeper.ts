@@ -112,7 +112,11 @@ export class LeaseKeeper {
           if (alive) this.setState(renewed(this.state, lease.id, sentAt));
           else this.apply(leaseLost(this.state, lease.id));
         },
-        (error: unknown) => this.failed('lease renewal', error),
+        (error: unknown) => {
+          this.failed('lease renewal', error);
+          // A campaign waits on one member with no timeout; if that member is cut off it would wait forever. Asked again, it goes where renewals now get answers.
+          this.campaign?.abort();
+        },
       ).finally(() => (this.renewing = false));
     }
     if (this.state.role === 'standby' && !this.campaign && !this.deps.holdCampaign?.()) this.campaignWith(lease.id);

@@ -21,7 +21,10 @@ export interface EtcdCluster {
   close(): Promise<void>;
 }
 
-/** Real etcd members on 127.0.0.1 (fast raft timings so a 2-3 s lease ttl is allowed), data in a temp dir. */
+/**
+ * Real etcd members on 127.0.0.1 (fast raft timings so a 2-3 s lease ttl is allowed), data in a temp
+ * dir. Pre-vote on (3.4's default is off): a member cut off and back must not depose the leader.
+ */
 export async function startEtcd(count: 1 | 3, opts: { host?: (i: number) => string; wrap?: (i: number, argv: string[]) => string[] } = {}): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'redundancy-etcd-'));
   const ports = await freePorts(count * 2);
@@ -33,7 +36,7 @@ export async function startEtcd(count: 1 | 3, opts: { host?: (i: number) => stri
   const members = names.map((name, i) => {
     const argv = ['etcd', '--name', name, '--data-dir', join(dir, name), '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
       '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i), '--initial-cluster', initial, '--initial-cluster-state', 'new',
-      '--initial-cluster-token', `t${process.pid}`, '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'error'];
+      '--initial-cluster-token', `t${process.pid}`, '--heartbeat-interval', '50', '--election-timeout', '500', '--pre-vote=true', '--log-level', 'error'];
     const full = opts.wrap ? opts.wrap(i, argv) : argv;
     const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.resume();

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { ResultPromise } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import type { HealthReport } from '../../src/core/report-types.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2-home.js';
-import { ecosystem, fixtures, freePorts, makeProject, type TestProject } from './project.js';
+import { cliPath, ecosystem, fixtures, freePorts, makeProject, type TestProject } from './project.js';
 
 /** One host of a test cluster: its own project copy, PM2 home, app port and manager. */
 export interface TestHost {
@@ -29,6 +29,10 @@ export interface HostClusterOptions {
   /** Extra `host:` lines, indented under it. */
   hostLines?: string[];
   checkInterval?: string;
+  /** Host i's etcd endpoints, its own member first as on a real host. @default `etcd` */
+  endpoints?: (i: number) => string[];
+  /** Run host i's manager (and so its PM2 daemon and apps) in this network namespace. */
+  netns?: (i: number) => string;
 }
 
 /** Separate project copies with the same app and config but each its own port and PM2 home. */
@@ -52,7 +56,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
       'host:',
       `  name: ${name}`,
       `  cluster: ${cluster}`,
-      `  lease: { etcd: [${opts.etcd.join(', ')}], ttl: ${opts.ttl ?? '3s'} }`,
+      `  lease: { etcd: [${(opts.endpoints?.(i) ?? opts.etcd).join(', ')}], ttl: ${opts.ttl ?? '3s'} }`,
       ...(opts.hostLines ?? []).map((l) => `  ${l}`),
       '',
     ].join('\n'));
@@ -64,7 +68,10 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
       httpPort: httpPorts[i]!,
       manager: undefined,
       start() {
-        host.manager = project.spawnManager();
+        const ns = opts.netns?.(i);
+        host.manager = ns
+          ? execa('ip', ['netns', 'exec', ns, process.execPath, cliPath, '--cwd', project.dir, 'start', '--foreground'], { env: pm2.env, reject: false })
+          : project.spawnManager();
         return host.manager;
       },
       async report() {

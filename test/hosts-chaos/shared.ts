@@ -39,3 +39,14 @@ export async function recordFigures(figures: Figures[]): Promise<void> {
     await appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), ttlMs, figures })}\n`);
   }
 }
+
+/** The tail of each host's manager log, for a failure message: what the hosts did is the first question. */
+export async function hostLogs(hosts: readonly TestHost[], lines = 25): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const tails = await Promise.all(hosts.map(async (h) => {
+    const text = await readFile(join(h.project.dir, 'logs', 'redundancy.log'), 'utf8').catch(() => '');
+    return `--- ${h.name}\n${text.trim().split('\n').slice(-lines).join('\n')}`;
+  }));
+  return tails.join('\n');
+}

@@ -61,4 +61,20 @@ describe.skipIf(!etcdInstalled)('etcd JSON gateway', () => {
       etcd.signal(['m0'], 'SIGCONT');
     }
   });
+
+  it('ends a campaign waiting on a member that stops answering other calls, so it can be asked again elsewhere', async () => {
+    const gw = new EtcdGateway(etcd.endpoints, 500);
+    const [a, b] = [await gw.grant(10), await gw.grant(10)];
+    await gw.campaign('/t/e4', a, 'a', new AbortController().signal);
+    const waiting = gw.campaign('/t/e4', b, 'b', new AbortController().signal).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    etcd.signal(['m0'], 'SIGSTOP');
+    try {
+      expect(await gw.keepAlive(b)).toBe(true);
+      expect(String(await waiting)).toContain('campaign ended: its etcd endpoint stopped answering');
+    } finally {
+      etcd.signal(['m0'], 'SIGCONT');
+    }
+  });
 });
+
