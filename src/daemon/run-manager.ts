@@ -10,6 +10,7 @@ import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from './control-client.js';
 import { leaseApps, openFaultedKinds, openSupervisor } from './compose.js';
 import { HostRuntime } from '../hosts/host-runtime.js';
+import { mirrorJobs, StandbyMirror } from '../hosts/standby-mirror.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
 import { UnitQueue } from './unit-queue.js';
 import { controlSocketPath } from './control-socket.js';
@@ -138,6 +139,11 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   });
   await ready;
   host?.start({ activate: () => supervisor.activate(), park: () => supervisor.park() });
+  // A standby keeps a copy of the active host's data when the config has mirror jobs and `host.mirrorEvery`.
+  const standbyMirror = host && config.host?.mirrorEveryMs !== undefined && mirrorJobs(config).length > 0
+    ? new StandbyMirror({ config, everyMs: config.host.mirrorEveryMs, logger, standingBy: () => !host.acting(), onStatus: (status) => host.setMirror(status) })
+    : undefined;
+  await standbyMirror?.start();
   await observability.start(() => supervisor.report());
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
@@ -158,6 +164,7 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   logger.info(host ? 'manager stopping; the lease is given up and the units that follow it stop' : 'manager stopping; the active side of every unit keeps running');
   loop.stop();
   // The lease is given up with the units stopped first, so another host takes over at once.
+  standbyMirror?.stop();
   await host?.stop();
   await reconnector.stop();
   await closeServer(server);

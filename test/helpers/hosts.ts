@@ -29,6 +29,8 @@ export interface HostClusterOptions {
   /** Extra `host:` lines, indented under it. */
   hostLines?: string[];
   checkInterval?: string;
+  /** Top-level config lines added to every host's config (an `orchestrate:` section). */
+  configLines?: string[];
   /** Host i's etcd endpoints, its own member first as on a real host. @default `etcd` */
   endpoints?: (i: number) => string[];
   /** Run host i's manager (and so its PM2 daemon and apps) in this network namespace. */
@@ -58,6 +60,7 @@ export async function hostCluster(opts: HostClusterOptions): Promise<TestHost[]>
       `  cluster: ${cluster}`,
       `  lease: { etcd: [${(opts.endpoints?.(i) ?? opts.etcd).join(', ')}], ttl: ${opts.ttl ?? '3s'} }`,
       ...(opts.hostLines ?? []).map((l) => `  ${l}`),
+      ...(opts.configLines ?? []),
       '',
     ].join('\n'));
     const host: TestHost = {

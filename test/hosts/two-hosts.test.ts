@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdInstalled, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
@@ -9,13 +11,23 @@ import { waitFor } from '../helpers/wait-for.js';
 describe.skipIf(!etcdInstalled)('two hosts, one lease', () => {
   let etcd: EtcdCluster;
   let hosts: TestHost[] = [];
+  let data: string | undefined;
   beforeAll(async () => {
     etcd = await startEtcd(1);
-    hosts = await hostCluster({ hosts: 2, etcd: etcd.endpoints });
+    // The active host's data, as a standby would reach it (a mount): what each standby mirrors.
+    data = await mkdtemp(join(tmpdir(), 'redundancy-data-'));
+    await writeFile(join(data, 'orders.db'), 'rows');
+    hosts = await hostCluster({
+      hosts: 2,
+      etcd: etcd.endpoints,
+      hostLines: ['mirrorEvery: 1s'],
+      configLines: ['orchestrate:', '  stages:', '    - name: data', '      jobs:', `        - { name: orders, mirror: { from: ${data}, to: mirror, verify: false } }`],
+    });
   }, 60_000);
   afterAll(async () => {
     await removeHosts(hosts);
     await etcd?.close();
+    if (data) await rm(data, { recursive: true, force: true });
   }, 60_000);
 
   const active = async () => {
@@ -52,6 +64,15 @@ describe.skipIf(!etcdInstalled)('two hosts, one lease', () => {
     const text = await hosts[0]!.project.cli('host', 'status');
     expect(text.stdout).toMatch(/^cluster c\d+: active h1 \(epoch \d+\); this host: h1/);
     expect(text.stdout).toMatch(/h2\s+standby/);
+    // Only the standby mirrors, and `host status` shows the age of its last complete mirror.
+    const mirrored = await waitFor(async () => {
+      const view = JSON.parse((await hosts[0]!.project.cli('host', 'status', '--json')).stdout) as { hosts: Array<{ host: string; mirrorAgeMs: number | null }> };
+      return view.hosts.find((h) => h.host === 'h2' && h.mirrorAgeMs !== null);
+    }, { timeoutMs: 15_000, what: 'h2 publishing a complete mirror' });
+    expect(mirrored.mirrorAgeMs).toBeLessThan(15_000);
+    expect(await readFile(join(hosts[1]!.project.dir, 'mirror', 'latest', 'orders.db'), 'utf8')).toBe('rows');
+    expect(existsSync(join(hosts[0]!.project.dir, 'mirror'))).toBe(false);
+    expect((await hosts[0]!.project.cli('host', 'status')).stdout).toMatch(/h2\s+standby\s+\S+\s+1\s+1\s+0\s+\d/);
   });
 
   it('refuses a manual failover on the standby, switches by hand with demote and promote, each time with a higher epoch', async () => {
