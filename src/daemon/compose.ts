@@ -91,7 +91,7 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
   const host = opts.host;
   const ledger = new Ledger({ dir: ledgerDir(config), ...(host && { epoch: () => host.epoch() }) });
   const timing = { graceMs: config.schedules.graceMs, maxRuntimeMs: config.schedules.maxRuntimeMs };
-  const scheduled = { ledger, timing, clock, logger, host: hostname(), ...(dryRun && { dryRun }) };
+  const scheduled = { ledger, timing, clock, logger, host: config.host?.name ?? hostname(), ...(dryRun && { dryRun }) };
   const settings = (id: string) => unitConfig(config, id);
   const policy = (id: string) => ({ ...settings(id).policy, overlap: settings(id).overlap });
   const cronUnits = unitsOfKind(opts.units, 'cron');

@@ -38,6 +38,11 @@ export interface HostGate {
   epoch(): number | undefined;
   /** The manager's `host` line of the report. */
   report?(): HostReport;
+  /**
+   * Whether a standby stops the unit here. A unit that runs elsewhere (a GitHub workflow, a Netlify
+   * function) is the same one for every host: a standby leaves it alone, only the active host acts on it.
+   */
+  parks(id: UnitId): boolean;
 }
 
 /** What a standby runs to keep a unit ready and not running: the primary stopped, the twin parked. */
@@ -279,6 +284,7 @@ export class Supervisor {
   }
 
   private async parkUnit(d: UnitDriver): Promise<void> {
+    if (!this.deps.host?.parks(d.unit.id)) return;
     const record = this.records.get(d.unit.id)!;
     await this.runEffects(d, parkEffects.filter((e) => d.needed(e, record)));
   }

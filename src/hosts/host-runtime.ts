@@ -15,6 +15,9 @@ import { heartbeatFile, writeHeartbeat, type Heartbeat } from './heartbeat.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { acting, type RoleChange } from './leadership.js';
 
+/** Kinds whose units run on this host, so a standby stops them here; the others run on a service all hosts share. */
+const hostLocalKinds = new Set(['pm2', 'cron', 'script']);
+
 /** What the host asks of the units when its role changes. */
 export interface HostUnits {
   activate(): Promise<void>;
@@ -102,6 +105,10 @@ export class HostRuntime implements HostGate {
 
   acting(): boolean {
     return this.keeper.acting();
+  }
+
+  parks(id: UnitId): boolean {
+    return hostLocalKinds.has(id.slice(0, id.indexOf(':')));
   }
 
   epoch(): number | undefined {

@@ -63,7 +63,7 @@ export async function runCommand(global: GlobalOptions, unitId: string, command:
   const ledger = new Ledger({ dir: ledgerDir(config), ...(epoch !== undefined && { epoch: () => epoch }) });
   const now = Date.now();
   const slot = unit?.kind === 'cron' ? slotOf(unit, now, config.schedules.graceMs) : null;
-  const host = hostname();
+  const host = config.host?.name ?? hostname();
   if (unit?.kind === 'script' && !gate.run && gate.reason === 'unit is on its twin') {
     // On demand, the twin takes the call: the script runs through its backup wrapper.
     const plan = planScriptTwins(config, [unit])[0]!;
