@@ -1,31 +1,8 @@
 import { hostname } from 'node:os';
 import type { Checker } from './config-checker.js';
+import type { HostConfig } from './config-types.js';
 
-/** `host:` — this host's place in a cluster of hosts that share one active host through an etcd lease. */
-export interface HostConfig {
-  /** @default the machine's host name */
-  name: string;
-  /** The group of hosts that share one leader; the election key is under it. */
-  cluster: string;
-  lease: {
-    /** etcd client URLs (`http://127.0.0.1:2379`). */
-    etcd: string[];
-    /** @default 10s */
-    ttlMs: number;
-    /** @default ttl / 3 */
-    renewEveryMs: number;
-    /** The active host stops acting this long before its lease can expire anywhere else. @default 1s */
-    marginMs: number;
-    /** One etcd call gives up after this. @default renewEvery / 2, at most (ttl - renewEvery) / 2 */
-    renewTimeoutMs: number;
-  };
-  /** The units that follow the lease; `all` or a list of unit ids. @default all */
-  units: 'all' | string[];
-  /** Rounds with a critical unit after which the active host resigns the lease; 0 never. @default 3 */
-  stepDownAfter: number;
-  /** How often a standby runs the orchestrate mirror jobs; absent: it does not. */
-  mirrorEveryMs?: number;
-}
+export type { HostConfig };
 
 const clusterName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 

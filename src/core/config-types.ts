@@ -1,5 +1,4 @@
 import type { OrchestrateConfig } from './orchestrate-types.js';
-import type { HostConfig } from './config-host.js';
 import type { UnitId, UnitKind } from './types.js';
 
 export type ProbeConfig =
@@ -183,4 +182,30 @@ export function unitConfig(config: CompiledConfig, id: UnitId): UnitConfig {
   if (configured) return configured;
   const kind = id.slice(0, id.indexOf(':')) as UnitKind;
   return { overlap: false, ignore: false, twinMode: config.twin.mode, policy: config.policyByKind[kind] ?? config.policy, trialRun: false };
+}
+
+/** `host:` — this host's place in a cluster of hosts that share one active host through an etcd lease. */
+export interface HostConfig {
+  /** @default the machine's host name */
+  name: string;
+  /** The group of hosts that share one leader; the election key is under it. */
+  cluster: string;
+  lease: {
+    /** etcd client URLs (`http://127.0.0.1:2379`). */
+    etcd: string[];
+    /** @default 10s */
+    ttlMs: number;
+    /** @default ttl / 3 */
+    renewEveryMs: number;
+    /** The active host stops acting this long before its lease can expire anywhere else. @default 1s */
+    marginMs: number;
+    /** One etcd call gives up after this. @default renewEvery / 2, at most (ttl - renewEvery) / 2 */
+    renewTimeoutMs: number;
+  };
+  /** The units that follow the lease; `all` or a list of unit ids. @default all */
+  units: 'all' | string[];
+  /** Rounds with a critical unit after which the active host resigns the lease; 0 never. @default 3 */
+  stepDownAfter: number;
+  /** How often a standby runs the orchestrate mirror jobs; absent: it does not. */
+  mirrorEveryMs?: number;
 }
