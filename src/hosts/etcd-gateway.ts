@@ -93,6 +93,8 @@ export class EtcdGateway implements ElectionPort {
         continue;
       }
       this.current = index;
+      // A campaign lives on the endpoint the other calls use: one left behind on another (which failed, maybe before the campaign registered) would wait forever.
+      for (const [campaign, at] of this.waiting) if (at !== index && path !== '/v3/election/campaign') campaign.abort();
       const text = await response.text();
       const body = text === '' ? {} : (JSON.parse(text) as T & { error?: string; message?: string });
       if (!response.ok && !errorIsAnswer) throw new Error(`etcd ${path}: ${response.status} ${(body as { message?: string }).message ?? text}`);
