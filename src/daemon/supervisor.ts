@@ -74,6 +74,13 @@ export class Supervisor {
     for (const id of orphans) this.records.set(id, loaded.units[id]!);
     await this.save();
     await this.eachUnit((d) => this.reconcile(d));
+    // A drill's runner died with the last manager: nobody verifies the twin now, so the unit goes back.
+    await this.eachUnit(async (d) => {
+      const state = this.records.get(d.unit.id)!.state;
+      if ((state.kind === 'backup' || state.kind === 'failing-over') && state.drill) {
+        await this.apply(d, { type: 'drill-failback', reason: 'drill interrupted by a manager restart; back to the primary' });
+      }
+    });
     for (const kind of kinds) kind.settle?.();
   }
 
@@ -270,7 +277,7 @@ export class Supervisor {
     const key = JSON.stringify(pause ? { sides, pause } : sides);
     const kept = this.reported.get(d.unit.id);
     if (kept && kept.record === record && kept.key === key) return kept.report;
-    const line = unitReport({ unit: d.unit, record, ...sides });
+    const line = unitReport({ unit: d.unit, record, policy: d.policy, ...sides });
     const report = pause ? { ...line, paused: { since: new Date(pause.since).toISOString(), until: pause.until === null ? null : new Date(pause.until).toISOString() } } : line;
     this.reported.set(d.unit.id, { record, key, report });
     return report;
