@@ -5,7 +5,8 @@ import { effectsOf, isTransitional, transition, type Effect, type StateKind, typ
 import { reportOf, unitReport } from '../core/health.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
-import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
+import type { DrillVerifier } from '../core/drill.js';
+import type { DrillSummary, HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -24,6 +25,8 @@ export interface SupervisorDeps {
   pauses?: () => Pauses;
   /** Told of every change of state and every report, for notifications and metrics. */
   observer?: SupervisorObserver;
+  /** The last drill of each unit, shown in the report. */
+  drills?: () => Record<UnitId, DrillSummary>;
 }
 
 export interface SupervisorObserver {
@@ -163,11 +166,25 @@ export class Supervisor {
 
   /** `failover <unit>` / `failback <unit>`: the same transitions as the automatic ones. */
   async manual(id: UnitId, action: 'failover' | 'failback'): Promise<UnitRecord> {
+    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
+    return this.operate(id, event);
+  }
+
+  /** A drill's switch (`drill-failover`, `drill-failback`): the same queue and effects as any transition; throws when illegal. */
+  drillSwitch(id: UnitId, event: Extract<UnitEvent, { type: 'drill-failover' | 'drill-failback' }>): Promise<UnitRecord> {
+    return this.operate(id, event);
+  }
+
+  /** An operator's event: queued with the unit's others, and an illegal one throws to the caller. */
+  private async operate(id: UnitId, event: UnitEvent): Promise<UnitRecord> {
     const d = this.drivers.get(id);
     if (!d) throw new Error(`unknown unit ${id}`);
-    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
     await this.queue.run(id, () => this.apply(d, event, true));
     return this.records.get(id)!;
+  }
+
+  drillVerifier(id: UnitId): DrillVerifier | undefined {
+    return this.drivers.get(id)?.drill;
   }
 
   report(): HealthReport {
@@ -261,7 +278,8 @@ export class Supervisor {
   private buildReport(): HealthReport {
     const now = this.deps.clock.now();
     const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
-    const report = reportOf(units, this.deps.manager, now);
+    const drills = this.deps.drills?.();
+    const report = { ...reportOf(units, this.deps.manager, now), ...(drills && Object.keys(drills).length > 0 && { drills }) };
     const kinds = Object.fromEntries(this.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];

@@ -1,0 +1,150 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { DrillRecord } from '../src/core/drill.js';
+import type { HealthReport } from '../src/core/report-types.js';
+import type { TestProject } from './helpers/project.js';
+import { appProject, pm2Session, status, waitForUnit } from './helpers/session.js';
+
+/**
+ * Drills through a running manager with real PM2 units (cold and warm twins) and a cron unit:
+ * the times are reported and logged, the unit ends on its primary, and a unit that is not
+ * healthy on its primary is refused with nothing changed.
+ */
+const session = pm2Session();
+
+async function drillLog(project: TestProject): Promise<DrillRecord[]> {
+  const text = await readFile(join(project.dir, 'logs/drills.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as DrillRecord);
+}
+
+async function bootLog(project: TestProject): Promise<string[]> {
+  return (await readFile(join(project.dir, 'boots.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
+}
+
+describe('redundancy drill on PM2 units', () => {
+  it.each(['cold', 'warm'] as const)('%s twin: fails over, verifies the twin by its probe, fails back, reports the times; not counted as a failover', async (mode) => {
+    const name = `dr${mode}${process.pid}`;
+    const project = await appProject(session, { name, policy: { holdDown: '1h' }, config: [`twin: { mode: ${mode} }`, 'drills: { timeout: 20s }'] });
+    const manager = session.startManager(project);
+    await waitForUnit(project, 'healthy on its primary', (u) => u.health === 'healthy' && u.samples >= 2 && (mode === 'cold' || u.twin.status === 'warm'));
+
+    const drill = await project.cli('drill', `pm2:${name}`, '--yes', '--json');
+    expect(drill.stderr).toBe('');
+    expect(drill.exitCode).toBe(0);
+    const result = JSON.parse(drill.stdout) as DrillRecord;
+    expect(result).toMatchObject({ unit: `pm2:${name}`, result: 'ok', twinMode: mode, rtoMs: expect.any(Number), failbackMs: expect.any(Number) });
+    expect(result.reason).toMatch(/twin: .*-backup online, probe passed/);
+    expect(result.totalMs).toBeGreaterThanOrEqual(result.rtoMs! + result.failbackMs!);
+    // The twin really served: it booted (cold) or was already booted (warm) and answered the probe as the backup.
+    expect(await bootLog(project)).toContain('backup');
+
+    const after = await waitForUnit(project, 'back on its primary', (u) => u.state === 'primary' && u.active === 'primary');
+    expect(after.failovers).toBe(0);
+    expect(after.drill).toBeUndefined();
+    const { report } = await status(project);
+    expect(report.drills?.[`pm2:${name}`]).toMatchObject({ result: 'ok', rtoMs: result.rtoMs, failbackMs: result.failbackMs });
+    expect(await drillLog(project)).toEqual([expect.objectContaining({ unit: `pm2:${name}`, result: 'ok', rtoMs: result.rtoMs })]);
+    // Human output says the times.
+    const text = await project.cli('drill', `pm2:${name}`, '--yes');
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^pm2:${name}: drill ok \\(${mode} twin\\): twin serving [\\d.]+m?s after the decision \\(RTO\\), primary serving [\\d.]+m?s after failing back`));
+    manager.kill('SIGTERM');
+    await manager;
+  });
+
+  it('refuses a unit that is not healthy on its primary, or paused, with nothing changed (exit 1); asks for --yes without a terminal (64)', async () => {
+    const name = `drno${process.pid}`;
+    const project = await appProject(session, { name, policy: { window: 10, minSamples: 10, holdDown: '1h' } });
+    const manager = session.startManager(project);
+    await waitForUnit(project, 'healthy', (u) => u.health === 'healthy' && u.samples >= 2);
+    expect(await project.cli('drill', `pm2:${name}`)).toMatchObject({ exitCode: 64, stderr: 'redundancy: drill: no terminal to confirm on: add --yes to run it (or --dry-run to see it)' });
+    expect(await project.cli('drill', 'pm2:nope', '--yes')).toMatchObject({ exitCode: 64, stderr: 'redundancy: unknown unit pm2:nope; see `redundancy status`' });
+    const dry = await project.cli('drill', `pm2:${name}`, '--dry-run');
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain(`fail pm2:${name} over to its twin ${name}-backup`);
+
+    await project.write('fail', '');
+    const degraded = await waitForUnit(project, 'degraded, still on its primary', (u) => u.health === 'degraded' && u.state === 'primary');
+    const before = await bootLog(project);
+    const refused = await project.cli('drill', `pm2:${name}`, '--yes');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toMatch(new RegExp(`^pm2:${name}: refused, nothing changed: pm2:${name} is not healthy on its primary \\(degraded: `));
+    const unit = (await status(project)).report.units[0]!;
+    expect(unit).toMatchObject({ state: 'primary', active: 'primary', failovers: degraded.failovers });
+    expect(await bootLog(project)).toEqual(before);
+    expect(await drillLog(project)).toEqual([expect.objectContaining({ result: 'refused' })]);
+    expect((await status(project)).report.drills).toBeUndefined();
+
+    await project.cli('pause', `pm2:${name}`);
+    const paused = await project.cli('drill', `pm2:${name}`, '--yes', '--json');
+    expect(paused.exitCode).toBe(1);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ result: 'refused', reason: expect.stringContaining('is paused') });
+    manager.kill('SIGTERM');
+    await manager;
+  });
+
+  it('a twin that never passes its probe: exit 2, the unit is put back on its primary, the failure is logged', async () => {
+    const name = `drbad${process.pid}`;
+    const project = await appProject(session, { name, policy: { holdDown: '1h' }, env: { TWIN_FAIL_FILE: '' }, config: ['drills: { timeout: 3s }'] });
+    // The twin's health answers 500 while this file exists; the primary's does not look at it.
+    const twinFail = join(project.dir, 'twin-fail');
+    await project.write('ecosystem.config.cjs', (await readFile(join(project.dir, 'ecosystem.config.cjs'), 'utf8')).replace('"TWIN_FAIL_FILE": ""', `"TWIN_FAIL_FILE": ${JSON.stringify(twinFail)}`));
+    await project.write('twin-fail', '');
+    const manager = session.startManager(project);
+    await waitForUnit(project, 'healthy', (u) => u.health === 'healthy' && u.samples >= 2);
+    const drill = await project.cli('drill', `pm2:${name}`, '--yes', '--json');
+    expect(drill.exitCode).toBe(2);
+    const result = JSON.parse(drill.stdout) as DrillRecord;
+    expect(result).toMatchObject({ result: 'failed', rtoMs: null, failbackMs: expect.any(Number) });
+    expect(result.reason).toMatch(/^twin not verified within 3000ms: .*probe: .*500.*; the primary serves again$/);
+    const back = await waitForUnit(project, 'back on its primary', (u) => u.state === 'primary' && u.active === 'primary' && u.health === 'healthy');
+    expect(back.failovers).toBe(0);
+    expect((await status(project)).report.drills?.[`pm2:${name}`]).toMatchObject({ result: 'failed', rtoMs: null });
+    const flagged = await project.cli('status');
+    expect(flagged.exitCode).toBe(0);
+    expect(flagged.stdout).toContain('last drill failed');
+    manager.kill('SIGTERM');
+    await manager;
+  });
+});
+
+describe('redundancy drill on a cron unit', () => {
+  it('verifies the twin by one run outside its schedule, and fails (exit 2) when that run fails', async () => {
+    const project = await session.project({
+      // A slot once a year: no slot of the primary falls inside the test.
+      'automation/crontab': '# redundancy: name=job\n0 0 1 1 * sh job.sh\n',
+      'job.sh': 'echo "$REDUNDANCY_ROLE $(date +%s%N)" >> runs.log\n[ -e twin-broken ] && exit 3\nexit 0\n',
+      'redundancy.config.yaml': 'checkInterval: 250ms\nhttp: false\nsources: { pm2: { live: false } }\ndrills: { timeout: 10s }\n',
+    });
+    const manager = session.startManager(project);
+    await waitFor(project, (r) => r.units[0]?.health === 'healthy');
+    const drill = await project.cli('drill', 'cron:job', '--yes', '--json');
+    expect(drill.exitCode).toBe(0);
+    const result = JSON.parse(drill.stdout) as DrillRecord;
+    expect(result).toMatchObject({ unit: 'cron:job', result: 'ok', rtoMs: expect.any(Number), failbackMs: expect.any(Number) });
+    expect(result.reason).toMatch(/ran once and exited 0/);
+    expect(await readFile(join(project.dir, 'runs.log'), 'utf8')).toMatch(/^backup \d+\n$/);
+    await waitFor(project, (r) => r.units[0]?.state === 'primary' && r.units[0]?.runs?.lastRun?.side === 'twin');
+
+    await project.write('twin-broken', '');
+    const failed = await project.cli('drill', 'cron:job', '--yes', '--json');
+    expect(failed.exitCode).toBe(2);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ result: 'failed', rtoMs: null, reason: expect.stringMatching(/run exited 3/) });
+    const unit = await waitFor(project, (r) => (r.units[0]?.state === 'primary' ? r.units[0] : undefined));
+    expect(unit).toMatchObject({ active: 'primary', failovers: 0 });
+    manager.kill('SIGTERM');
+    await manager;
+  });
+});
+
+async function waitFor<T>(project: TestProject, pick: (r: HealthReport) => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { report } = await status(project);
+    const value = report.units ? pick(report) : undefined;
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last report: ${JSON.stringify(report.units?.[0])}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
