@@ -29,7 +29,7 @@ export interface DrillsDeps {
   config: () => DrillConfig | undefined;
   clock: Clock;
   logger: Logger;
-  /** How often a side is looked at while a drill waits for it. @default 200 */
+  /** How often a side is looked at while a drill waits for it: the resolution of the times measured. @default 50 */
   pollMs?: number;
 }
 
@@ -99,7 +99,7 @@ export class Drills {
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         },
         clock,
-        { timeoutMs: config.timeoutMs, pollMs: this.deps.pollMs ?? 200 },
+        { timeoutMs: config.timeoutMs, pollMs: this.deps.pollMs ?? 50 },
       ).catch(async (error: unknown) => {
         // A switch refused midway (the unit failed for real meanwhile): the state machine has it now.
         await supervisor.drillSwitch(id, { type: 'drill-failback', reason: 'drill aborted; back to the primary' }).catch(() => undefined);
