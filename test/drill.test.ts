@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DrillRecord } from '../src/core/drill.js';
 import type { HealthReport } from '../src/core/report-types.js';
-import type { TestProject } from './helpers/project.js';
+import { freePorts, type TestProject } from './helpers/project.js';
+import { HttpReceiver } from './helpers/receivers.js';
 import { appProject, pm2Session, status, waitForUnit } from './helpers/session.js';
 
 /**
@@ -25,7 +26,10 @@ async function bootLog(project: TestProject): Promise<string[]> {
 describe('redundancy drill on PM2 units', () => {
   it.each(['cold', 'warm'] as const)('%s twin: fails over, verifies the twin by its probe, fails back, reports the times; not counted as a failover', async (mode) => {
     const name = `dr${mode}${process.pid}`;
-    const project = await appProject(session, { name, policy: { holdDown: '1h' }, config: [`twin: { mode: ${mode} }`, 'drills: { timeout: 20s }'] });
+    const receiver = await HttpReceiver.start();
+    const [port] = await freePorts(1);
+    const config = [`twin: { mode: ${mode} }`, 'drills: { timeout: 20s }', `http: { listen: "127.0.0.1:${port}" }`, `notify: { groupWait: 0s, channels: [{ type: webhook, url: "${receiver.url()}" }] }`];
+    const project = await appProject(session, { name, policy: { holdDown: '1h' }, config });
     const manager = session.startManager(project);
     await waitForUnit(project, 'healthy on its primary', (u) => u.health === 'healthy' && u.samples >= 2 && (mode === 'cold' || u.twin.status === 'warm'));
 
@@ -45,12 +49,22 @@ describe('redundancy drill on PM2 units', () => {
     const { report } = await status(project);
     expect(report.drills?.[`pm2:${name}`]).toMatchObject({ result: 'ok', rtoMs: result.rtoMs, failbackMs: result.failbackMs });
     expect(await drillLog(project)).toEqual([expect.objectContaining({ unit: `pm2:${name}`, result: 'ok', rtoMs: result.rtoMs })]);
-    // Human output says the times.
+    // Counted as a drill, not as a failover or failback; one `drill` notification, no failover or failback one.
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain(`redundancy_drills_total{unit="pm2:${name}",result="ok"} 1`);
+    expect(metrics).toMatch(new RegExp(`redundancy_failovers_total\\{unit="pm2:${name}",reason="manual"\\} 0`));
+    expect(metrics).toMatch(new RegExp(`redundancy_failbacks_total\\{unit="pm2:${name}",result="ok"\\} 0`));
+    const sent = () => receiver.accepted().map((r) => JSON.parse(r.body) as { type: string; unit: string | null; reason: string }).filter((b) => b.unit !== null);
+    await expect.poll(() => sent().length, { timeout: 10_000 }).toBe(1);
+    expect(sent()[0]).toMatchObject({ type: 'drill', unit: `pm2:${name}`, reason: expect.stringMatching(/^drill ok: RTO \d/) });
+    // Human output says the times (once a round has seen the primary answer again).
+    await waitForUnit(project, 'healthy again', (u) => u.health === 'healthy');
     const text = await project.cli('drill', `pm2:${name}`, '--yes');
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^pm2:${name}: drill ok \\(${mode} twin\\): twin serving [\\d.]+m?s after the decision \\(RTO\\), primary serving [\\d.]+m?s after failing back`));
     manager.kill('SIGTERM');
     await manager;
+    await receiver.down();
   });
 
   it('refuses a unit that is not healthy on its primary, or paused, with nothing changed (exit 1); asks for --yes without a terminal (64)', async () => {
@@ -86,11 +100,7 @@ describe('redundancy drill on PM2 units', () => {
 
   it('a twin that never passes its probe: exit 2, the unit is put back on its primary, the failure is logged', async () => {
     const name = `drbad${process.pid}`;
-    const project = await appProject(session, { name, policy: { holdDown: '1h' }, env: { TWIN_FAIL_FILE: '' }, config: ['drills: { timeout: 3s }'] });
-    // The twin's health answers 500 while this file exists; the primary's does not look at it.
-    const twinFail = join(project.dir, 'twin-fail');
-    await project.write('ecosystem.config.cjs', (await readFile(join(project.dir, 'ecosystem.config.cjs'), 'utf8')).replace('"TWIN_FAIL_FILE": ""', `"TWIN_FAIL_FILE": ${JSON.stringify(twinFail)}`));
-    await project.write('twin-fail', '');
+    const project = await brokenTwinProject(name, '3s');
     const manager = session.startManager(project);
     await waitForUnit(project, 'healthy', (u) => u.health === 'healthy' && u.samples >= 2);
     const drill = await project.cli('drill', `pm2:${name}`, '--yes', '--json');
@@ -104,6 +114,33 @@ describe('redundancy drill on PM2 units', () => {
     const flagged = await project.cli('status');
     expect(flagged.exitCode).toBe(0);
     expect(flagged.stdout).toContain('last drill failed');
+    manager.kill('SIGTERM');
+    await manager;
+  });
+});
+
+describe('a manager stopped in the middle of a drill', () => {
+  it.each(['SIGTERM', 'SIGKILL'] as const)('%s: the unit ends on its primary (at once, or when the manager starts again), not counted as a failover', async (signal) => {
+    const name = `drstop${signal === 'SIGTERM' ? 't' : 'k'}${process.pid}`;
+    const project = await brokenTwinProject(name, '5m');
+    let manager = session.startManager(project);
+    await waitForUnit(project, 'healthy', (u) => u.health === 'healthy' && u.samples >= 2);
+    const drill = project.cli('drill', `pm2:${name}`, '--yes', '--json');
+    await waitForUnit(project, 'on its twin in a drill', (u) => u.drill === true && u.state === 'backup');
+    manager.kill(signal);
+    await manager;
+    const answer = await drill;
+    if (signal === 'SIGTERM') {
+      expect(answer.exitCode).toBe(2);
+      expect(JSON.parse(answer.stdout)).toMatchObject({ result: 'failed', rtoMs: null, reason: expect.stringContaining('the manager is stopping') });
+      expect((await status(project)).report.units[0]).toMatchObject({ state: 'primary', failovers: 0 });
+    } else {
+      expect(answer).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('the manager stopped answering during the drill') });
+    }
+    manager = session.startManager(project);
+    const back = await waitForUnit(project, 'back on its primary', (u) => u.state === 'primary' && u.active === 'primary' && u.health === 'healthy');
+    expect(back).toMatchObject({ failovers: 0 });
+    expect(back.drill).toBeUndefined();
     manager.kill('SIGTERM');
     await manager;
   });
@@ -147,4 +184,13 @@ async function waitFor<T>(project: TestProject, pick: (r: HealthReport) => T | u
     if (Date.now() > deadline) throw new Error(`timed out; last report: ${JSON.stringify(report.units?.[0])}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A PM2 unit whose twin answers 500 on its health (the primary does not look at that file). */
+async function brokenTwinProject(name: string, timeout: string): Promise<TestProject> {
+  const project = await appProject(session, { name, policy: { holdDown: '1h' }, env: { TWIN_FAIL_FILE: '' }, config: [`drills: { timeout: ${timeout} }`] });
+  const twinFail = join(project.dir, 'twin-fail');
+  await project.write('ecosystem.config.cjs', (await readFile(join(project.dir, 'ecosystem.config.cjs'), 'utf8')).replace('"TWIN_FAIL_FILE": ""', `"TWIN_FAIL_FILE": ${JSON.stringify(twinFail)}`));
+  await project.write('twin-fail', '');
+  return project;
 }

@@ -126,6 +126,15 @@ describe('runDrill', () => {
     const both = await runDrill(broken.ports, broken.clock, { timeoutMs: 1_000, pollMs: 500 });
     expect(both).toMatchObject({ result: 'failed', rtoMs: null, failbackMs: null, reason: 'twin run exited 3; and the primary does not serve either: not verified within 1000ms: stopped' });
   });
+
+  it('stops waiting when told to (the manager is stopping), and still fails back', async () => {
+    let stopping: string | undefined;
+    const world = fakeWorld({ twin: (t) => { if (t >= 10_300) stopping = 'the manager is stopping'; return { state: 'waiting', reason: 'launching' }; }, primary: () => ({ state: 'waiting', reason: 'starting' }) });
+    const times = await runDrill({ ...world.ports, stopped: () => stopping }, world.clock, { timeoutMs: 60_000, pollMs: 100 });
+    expect(times).toMatchObject({ result: 'failed', rtoMs: null, failbackMs: null, totalMs: 300 });
+    expect(times.reason).toBe('twin the manager is stopping (launching); and the primary does not serve either: the manager is stopping (starting)');
+    expect(world.calls).toHaveLength(2);
+  });
 });
 
 describe('the drill log and status flags', () => {

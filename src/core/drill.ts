@@ -68,6 +68,8 @@ export interface DrillPorts {
   failback(reason: string): Promise<void>;
   verify(side: 'primary' | 'twin', since: number): Promise<SideVerdict>;
   sleep(ms: number): Promise<void>;
+  /** Why waiting must end now (the manager is stopping), or undefined. */
+  stopped?(): string | undefined;
 }
 
 export interface DrillTimes {
@@ -90,6 +92,8 @@ export async function runDrill(ports: DrillPorts, clock: Clock, opts: { timeoutM
     for (;;) {
       const verdict = await ports.verify(side, since);
       if (verdict.state !== 'waiting') return verdict;
+      const stop = ports.stopped?.();
+      if (stop !== undefined) return { state: 'failed', reason: `${stop} (${verdict.reason})` };
       if (clock.now() >= deadline) return { state: 'failed', reason: `not verified within ${opts.timeoutMs}ms: ${verdict.reason}` };
       await ports.sleep(opts.pollMs);
     }

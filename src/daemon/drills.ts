@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
-import { drillDefaults, drillRefusal, lastDrills, runDrill, type DrillConfig, type DrillRecord } from '../core/drill.js';
+import { drillDefaults, drillRefusal, lastDrills, runDrill, type DrillConfig, type DrillRecord, type DrillVerifier } from '../core/drill.js';
 import { errorMessage } from '../core/errors.js';
 import type { DrillSummary } from '../core/report-types.js';
 import type { UnitId } from '../core/types.js';
@@ -41,6 +41,8 @@ export interface DrillsDeps {
 export class Drills {
   private last: Record<UnitId, DrillSummary> = {};
   private busy: UnitId | undefined;
+  private current: Promise<unknown> | undefined;
+  private stopping = false;
   private readonly host = hostname();
 
   constructor(private readonly deps: DrillsDeps) {}
@@ -71,7 +73,7 @@ export class Drills {
     const started = clock.now();
     const unit = supervisor.report().units.find((u) => u.id === id);
     const verifier = supervisor.drillVerifier(id);
-    const refusal = drillRefusal(unit, id, { verifier, ...(this.busy !== undefined && { busyWith: this.busy }) });
+    const refusal = this.stopping ? 'the manager is stopping' : drillRefusal(unit, id, { verifier, ...(this.busy !== undefined && { busyWith: this.busy }) });
     const base = { unit: id, at: new Date(started).toISOString(), host: this.host, ...(unit?.twin.mode && { twinMode: unit.twin.mode }) };
     if (refusal !== undefined) {
       const record: DrillRecord = { ...base, result: 'refused', reason: refusal, rtoMs: null, failbackMs: null, totalMs: 0 };
@@ -89,30 +91,45 @@ export class Drills {
       return { ...base, result: 'ok', reason: 'would run', rtoMs: null, failbackMs: null, totalMs: 0, dryRun: true, plan };
     }
     this.busy = id;
+    const done = this.run(id, base, started, config, verifier!);
+    this.current = done;
     try {
-      this.deps.logger.info({ unit: id }, 'drill starts');
-      const times = await runDrill(
-        {
-          failover: async (reason) => void (await supervisor.drillSwitch(id, { type: 'drill-failover', reason })),
-          failback: async (reason) => void (await supervisor.drillSwitch(id, { type: 'drill-failback', reason })),
-          verify: (side, since) => verifier!.verify(side, since).catch((error: unknown) => ({ state: 'waiting' as const, reason: errorMessage(error) })),
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        },
-        clock,
-        { timeoutMs: config.timeoutMs, pollMs: this.deps.pollMs ?? 50 },
-      ).catch(async (error: unknown) => {
-        // A switch refused midway (the unit failed for real meanwhile): the state machine has it now.
-        await supervisor.drillSwitch(id, { type: 'drill-failback', reason: 'drill aborted; back to the primary' }).catch(() => undefined);
-        return { result: 'failed' as const, reason: `drill aborted: ${errorMessage(error)}`, rtoMs: null, failbackMs: null, totalMs: clock.now() - started };
-      });
-      const record: DrillRecord = { ...base, ...times };
-      this.deps.logger.info({ unit: id, result: record.result, rtoMs: record.rtoMs, failbackMs: record.failbackMs, reason: record.reason }, 'drill done');
-      await this.record(record);
-      this.deps.notify(record);
-      return record;
+      return await done;
     } finally {
       this.busy = undefined;
+      this.current = undefined;
     }
+  }
+
+  /** The manager is stopping: a drill under way stops waiting, puts its unit back and answers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.current?.catch(() => undefined);
+  }
+
+  private async run(id: UnitId, base: Pick<DrillRecord, 'unit' | 'at' | 'host' | 'twinMode'>, started: number, config: DrillConfig, verifier: DrillVerifier): Promise<DrillAnswer> {
+    const { supervisor, clock } = this.deps;
+    this.deps.logger.info({ unit: id }, 'drill starts');
+    const times = await runDrill(
+      {
+        failover: async (reason) => void (await supervisor.drillSwitch(id, { type: 'drill-failover', reason })),
+        failback: async (reason) => void (await supervisor.drillSwitch(id, { type: 'drill-failback', reason })),
+        verify: (side, since) => verifier.verify(side, since).catch((error: unknown) => ({ state: 'waiting' as const, reason: errorMessage(error) })),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        stopped: () => (this.stopping ? 'the manager is stopping' : undefined),
+      },
+      clock,
+      { timeoutMs: config.timeoutMs, pollMs: this.deps.pollMs ?? 50 },
+    ).catch(async (error: unknown) => {
+      // A switch refused midway (the unit failed for real meanwhile): the state machine has it now.
+      await supervisor.drillSwitch(id, { type: 'drill-failback', reason: 'drill aborted; back to the primary' }).catch(() => undefined);
+      return { result: 'failed' as const, reason: `drill aborted: ${errorMessage(error)}`, rtoMs: null, failbackMs: null, totalMs: clock.now() - started };
+    });
+    const record: DrillRecord = { ...base, ...times };
+    this.deps.logger.info({ unit: id, result: record.result, rtoMs: record.rtoMs, failbackMs: record.failbackMs, reason: record.reason }, 'drill done');
+    await this.record(record);
+    this.deps.notify(record);
+    return record;
   }
 
   private file(): string {

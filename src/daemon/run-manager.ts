@@ -155,6 +155,8 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   logger.info('manager stopping; the active side of every unit keeps running');
   loop.stop();
   await reconnector.stop();
+  // A drill under way puts its unit back and answers its CLI before the socket closes.
+  await drills.stop();
   await closeServer(server);
   await observability.close();
   unsubscribe();

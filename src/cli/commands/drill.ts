@@ -48,8 +48,8 @@ export async function drillCommand(ctx: Context, unit: string | undefined, opts:
   for (const [i, id] of targets.entries()) {
     if (i > 0 && !opts.dryRun && config.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, config.pauseMs));
     // Both sides may take the whole timeout; the manager answers when the drill is over.
-    const answer = await askManager(socket, 'POST', `/drill/${encodeURIComponent(id)}${opts.dryRun ? '?dryRun=1' : ''}`, 2 * config.timeoutMs + 120_000);
-    if (!answer) throw new RedundancyError('MANAGER_UNREACHABLE', `drill: the manager stopped answering during the drill of ${id}`);
+    const answer = await askManager(socket, 'POST', `/drill/${encodeURIComponent(id)}${opts.dryRun ? '?dryRun=1' : ''}`, 2 * config.timeoutMs + 120_000).catch(() => undefined);
+    if (!answer) throw new RedundancyError('MANAGER_UNREACHABLE', `drill: the manager stopped answering during the drill of ${id}; a manager that starts again puts the unit back on its primary`);
     if (answer.status !== 200) {
       const error = (answer.body as { error?: { code?: string; message?: string } }).error;
       throw new RedundancyError(error?.code === 'UNKNOWN_UNIT' ? 'UNKNOWN_UNIT' : 'MANAGER_UNREACHABLE', error?.message ?? `manager answered ${answer.status}`);
