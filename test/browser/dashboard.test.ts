@@ -96,6 +96,11 @@ describe('the dashboard in chromium', () => {
     expect(await row(page, `pm2:${name}`).getAttribute('data-state')).toBe('backup');
     expect((await project.cli('failback', `pm2:${name}`)).exitCode).toBe(0);
     await page.locator(`tr[data-unit="pm2:${name}"][data-state="primary"]`).waitFor({ timeout: 30_000 });
+    // A drill's result and RTO show on the unit's row.
+    await waitForUnit(project, 'healthy again', (u) => u.state === 'primary' && u.health === 'healthy');
+    expect(await row(page, `pm2:${name}`).locator('td').nth(9).textContent()).toContain('never');
+    expect((await project.cli('drill', `pm2:${name}`, '--yes')).exitCode).toBe(0);
+    await expect.poll(() => row(page, `pm2:${name}`).locator('td').nth(9).textContent(), { timeout: 5_000 }).toMatch(/^ok RTO \d+(\.\d+)?m?s/);
     await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
     ctx.annotate(`failover shown ${shownAfterMs} ms after the CLI returned`);
     manager.kill('SIGTERM');
