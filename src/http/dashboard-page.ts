@@ -58,8 +58,8 @@ export const dashboardPage = `<!doctype html>
 const units = new Map();       // id -> unit report
 const rows = new Map();        // id -> { unit, drill, html, rank, text }
 let report = null;
-let lastEventAt = 0;
 let scheduled = false;
+let shownHtml = '';
 
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -161,7 +161,8 @@ function render() {
     const problems = g.list.filter((r) => r.rank < 3).length;
     html += '<section data-kind="' + esc(g.kind) + '"><h2>' + esc(g.kind) + ' <span class="muted">' + g.list.length + ' unit(s)' + (problems ? ', <span class="bad">' + problems + ' need attention</span>' : '') + '</span></h2><table><thead>' + head + '</thead><tbody>' + g.list.map((r) => r.html).join('') + '</tbody></table></section>';
   }
-  $('units').innerHTML = html;
+  // A round that changed only what the page does not show (the time of the last check) touches no DOM.
+  if (html !== shownHtml) $('units').innerHTML = shownHtml = html;
   $('shown').textContent = report ? shown + ' of ' + units.size + ' unit(s)' : '';
   $('empty').hidden = report !== null;
   renderHeader();
@@ -208,8 +209,8 @@ function apply(delta) {
 function connect() {
   const source = new EventSource('events');
   source.addEventListener('open', () => { $('conn').textContent = 'live'; $('conn').className = 'live'; });
-  source.addEventListener('report', (e) => { lastEventAt = Date.now(); take(JSON.parse(e.data)); });
-  source.addEventListener('delta', (e) => { lastEventAt = Date.now(); apply(JSON.parse(e.data)); });
+  source.addEventListener('report', (e) => take(JSON.parse(e.data)));
+  source.addEventListener('delta', (e) => apply(JSON.parse(e.data)));
   source.addEventListener('error', () => {
     $('conn').textContent = 'reconnecting to the manager';
     $('conn').className = 'down';
