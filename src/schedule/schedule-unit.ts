@@ -88,7 +88,8 @@ export class ScheduledUnitDriver implements UnitDriver {
   /** The drill's twin run, by the drill step that asked for it: one run a drill. */
   private drillRun: { since: number; outcome?: RunOutcome & { endedAt: number } } | undefined;
   readonly drill: DrillVerifier = {
-    twinNotReady: () => (this.runner.running(this.unit.id) ? 'a run of the unit is under way' : undefined),
+    // A run under way would overlap the drill's twin run: wait for it to end.
+    twinNotReady: () => (this.runner.running(this.unit.id) || this.inFlight('primary') ? 'a run of the unit is under way' : undefined),
     verify: (side, since) => this.verifyDrill(side, since),
   };
 
