@@ -150,25 +150,35 @@ describe('redundancy drill on a cron unit', () => {
   it('verifies the twin by one run outside its schedule, and fails (exit 2) when that run fails', async () => {
     const project = await session.project({
       // A slot once a year: no slot of the primary falls inside the test.
-      'automation/crontab': '# redundancy: name=job\n0 0 1 1 * sh job.sh\n',
+      'automation/crontab': '# redundancy: name=job\n0 0 1 1 * sh job.sh\n# redundancy: name=other\n0 0 1 1 * true\n',
+      // A kind that cannot be drilled: `drill --all` passes over it.
+      '.github/workflows/nightly.yml': 'name: nightly\non:\n  schedule: [{ cron: "0 3 * * *" }]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{ run: echo hi }]\n',
       'job.sh': 'echo "$REDUNDANCY_ROLE $(date +%s%N)" >> runs.log\n[ -e twin-broken ] && exit 3\nexit 0\n',
-      'redundancy.config.yaml': 'checkInterval: 250ms\nhttp: false\nsources: { pm2: { live: false } }\ndrills: { timeout: 10s }\n',
+      'redundancy.config.yaml': 'checkInterval: 250ms\nhttp: false\nsources: { pm2: { live: false } }\ndrills: { timeout: 10s, pause: 0s }\n',
     });
     const manager = session.startManager(project);
-    await waitFor(project, (r) => r.units[0]?.health === 'healthy');
+    const job = (r: HealthReport) => r.units.find((u) => u.id === 'cron:job');
+    await waitFor(project, (r) => r.units.length === 3 && r.units.every((u) => u.health === 'healthy'));
+    expect(await project.cli('drill', 'github:nightly.yml', '--yes')).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('github units cannot be drilled yet') });
     const drill = await project.cli('drill', 'cron:job', '--yes', '--json');
     expect(drill.exitCode).toBe(0);
     const result = JSON.parse(drill.stdout) as DrillRecord;
     expect(result).toMatchObject({ unit: 'cron:job', result: 'ok', rtoMs: expect.any(Number), failbackMs: expect.any(Number) });
     expect(result.reason).toMatch(/ran once and exited 0/);
     expect(await readFile(join(project.dir, 'runs.log'), 'utf8')).toMatch(/^backup \d+\n$/);
-    await waitFor(project, (r) => r.units[0]?.state === 'primary' && r.units[0]?.runs?.lastRun?.side === 'twin');
+    await waitFor(project, (r) => job(r)?.state === 'primary' && job(r)?.runs?.lastRun?.side === 'twin');
+
+    const all = await project.cli('drill', '--all', '--yes');
+    expect(all.exitCode).toBe(0);
+    expect(all.stdout).toContain('github:nightly.yml: skipped: github units cannot be drilled yet');
+    expect(all.stdout.match(/^cron:(job|other): drill ok/gm)).toHaveLength(2);
+    await waitFor(project, (r) => job(r)?.state === 'primary');
 
     await project.write('twin-broken', '');
     const failed = await project.cli('drill', 'cron:job', '--yes', '--json');
     expect(failed.exitCode).toBe(2);
     expect(JSON.parse(failed.stdout)).toMatchObject({ result: 'failed', rtoMs: null, reason: expect.stringMatching(/run exited 3/) });
-    const unit = await waitFor(project, (r) => (r.units[0]?.state === 'primary' ? r.units[0] : undefined));
+    const unit = await waitFor(project, (r) => (job(r)?.state === 'primary' ? job(r) : undefined));
     expect(unit).toMatchObject({ active: 'primary', failovers: 0 });
     manager.kill('SIGTERM');
     await manager;

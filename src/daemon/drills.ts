@@ -18,6 +18,8 @@ export interface DrillAnswer extends DrillRecord {
   dryRun?: boolean;
   /** Dry run: the steps a drill would take. */
   plan?: string[];
+  /** Refused because the unit's kind cannot be drilled: `drill --all` passes over it. */
+  unsupported?: boolean;
 }
 
 export interface DrillsDeps {
@@ -77,9 +79,10 @@ export class Drills {
     const base = { unit: id, at: new Date(started).toISOString(), host: this.host, ...(unit?.twin.mode && { twinMode: unit.twin.mode }) };
     if (refusal !== undefined) {
       const record: DrillRecord = { ...base, result: 'refused', reason: refusal, rtoMs: null, failbackMs: null, totalMs: 0 };
-      if (opts.dryRun) return { ...record, dryRun: true };
+      const unsupported = unit !== undefined && !verifier ? { unsupported: true } : {};
+      if (opts.dryRun) return { ...record, dryRun: true, ...unsupported };
       if (unit) await this.record(record);
-      return record;
+      return { ...record, ...unsupported };
     }
     if (opts.dryRun) {
       const plan = [

@@ -16,7 +16,7 @@ export interface DrillOptions {
 
 /**
  * `redundancy drill <unit>|--all`: planned failovers and failbacks run by the manager, one unit
- * at a time. Exit 0 every drill done, 1 some refused (nothing changed), 2 some twin (or primary)
+ * at a time (`--all` passes over the kinds that cannot be drilled). Exit 0 every drill done, 1 some refused (nothing changed), 2 some twin (or primary)
  * not verified (the unit was put back), 64 no terminal to confirm on and no --yes.
  */
 export async function drillCommand(ctx: Context, unit: string | undefined, opts: DrillOptions): Promise<number> {
@@ -44,22 +44,34 @@ export async function drillCommand(ctx: Context, unit: string | undefined, opts:
     }
   }
 
-  const answers: DrillAnswer[] = [];
-  for (const [i, id] of targets.entries()) {
-    if (i > 0 && !opts.dryRun && config.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, config.pauseMs));
+  const ask = async (id: string, dryRun: boolean): Promise<DrillAnswer> => {
     // Both sides may take the whole timeout; the manager answers when the drill is over.
-    const answer = await askManager(socket, 'POST', `/drill/${encodeURIComponent(id)}${opts.dryRun ? '?dryRun=1' : ''}`, 2 * config.timeoutMs + 120_000).catch(() => undefined);
+    const answer = await askManager(socket, 'POST', `/drill/${encodeURIComponent(id)}${dryRun ? '?dryRun=1' : ''}`, 2 * config.timeoutMs + 120_000).catch(() => undefined);
     if (!answer) throw new RedundancyError('MANAGER_UNREACHABLE', `drill: the manager stopped answering during the drill of ${id}; a manager that starts again puts the unit back on its primary`);
     if (answer.status !== 200) {
       const error = (answer.body as { error?: { code?: string; message?: string } }).error;
       throw new RedundancyError(error?.code === 'UNKNOWN_UNIT' ? 'UNKNOWN_UNIT' : 'MANAGER_UNREACHABLE', error?.message ?? `manager answered ${answer.status}`);
     }
-    const drill = answer.body as DrillAnswer;
+    return answer.body as DrillAnswer;
+  };
+  const answers: DrillAnswer[] = [];
+  let drilled = 0;
+  for (const id of targets) {
+    // --all passes over the kinds that cannot be drilled, asking first (a dry run changes and records nothing).
+    const skip = opts.all && !opts.dryRun ? await ask(id, true) : undefined;
+    if (skip?.unsupported) {
+      if (!ctx.json) ctx.say(`${id}: skipped: ${skip.reason}`);
+      continue;
+    }
+    if (drilled > 0 && !opts.dryRun && config.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, config.pauseMs));
+    const drill = await ask(id, opts.dryRun === true);
+    drilled += 1;
     answers.push(drill);
     if (!ctx.json) ctx.say(drillLine(drill));
   }
   if (ctx.json) ctx.result(opts.all ? answers : answers[0], '');
-  return Math.max(...answers.map((a) => (a.dryRun && a.result === 'ok' ? 0 : drillExitCode(a.result))));
+  if (answers.length === 0) return 0;
+  return Math.max(...answers.map((a) => (a.unsupported && opts.all ? 0 : a.dryRun && a.result === 'ok' ? 0 : drillExitCode(a.result))));
 }
 
 export function drillLine(d: DrillAnswer): string {
