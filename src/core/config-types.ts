@@ -1,3 +1,4 @@
+import type { DrillConfig } from './drill.js';
 import type { OrchestrateConfig } from './orchestrate-types.js';
 import type { UnitId, UnitKind } from './types.js';
 
@@ -134,6 +135,8 @@ export interface CompiledConfig {
     backoff: { baseMs: number; capMs: number; maxAgeMs: number };
     channels: ChannelSpec[];
   };
+  /** Drills (`redundancy drill`); absent in a config compiled by an older version: the defaults. */
+  drills?: DrillConfig;
   /** Reload when the config file changes. @default false */
   watch: boolean;
   /** The `orchestrate` plan: preflight checks and stages of jobs; absent when not written. */

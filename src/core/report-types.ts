@@ -12,6 +12,8 @@ export interface HealthReport {
   units: UnitReport[];
   /** Per kind, what concerns all its units (GitHub: the API's remaining budget). */
   kinds?: Record<string, Record<string, unknown>>;
+  /** The last drill of each unit ever drilled (`redundancy drill`). */
+  drills?: Record<UnitId, DrillSummary>;
 }
 
 export interface ManagerReport {
@@ -89,6 +91,25 @@ export interface UnitReport {
   runs?: RunsReport;
   /** Under maintenance (`redundancy pause`): samples are recorded, no transition fires. */
   paused?: { since: string; until: string | null };
+  /** The error rate above which the unit fails over (its policy). */
+  threshold?: number;
+  /** The window's samples, oldest first: `1` ok, `0` failed. */
+  lastSamples?: string;
+  /** On its twin after an automatic failover: when the hold-down ends and a failback trial may start. */
+  holdDownUntil?: string;
+  /** True while a drill has the unit off its primary (not a failure: no failover is counted or notified). */
+  drill?: boolean;
+}
+
+/** The last drill of a unit (`logs/drills.jsonl`), as the report and the dashboard show it. */
+export interface DrillSummary {
+  at: string;
+  result: 'ok' | 'failed';
+  /** Decision to the twin serving, in ms; null when the twin was not verified. */
+  rtoMs: number | null;
+  /** Failback decision to the primary serving again, in ms; null when it was not verified. */
+  failbackMs: number | null;
+  reason: string;
 }
 
 /** The ledger's view of a scheduled unit. Times are ISO-8601; `null` when there is none. */

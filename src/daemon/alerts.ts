@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
+import type { DrillRecord } from '../core/drill.js';
+import { formatDuration } from '../core/duration.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { RedundancyError, errorMessage } from '../core/errors.js';
 import type { Pauses } from '../core/pause.js';
@@ -90,8 +92,8 @@ export class Alerts {
         const prev = this.seen.get(unit.id);
         if (prev === unit) continue;
         this.seen.set(unit.id, unit);
-        // Paused units are recorded but do not alert: a deploy is not an incident.
-        if (unit.paused) continue;
+        // Paused units are recorded but do not alert: a deploy is not an incident. A drill says itself once it is done.
+        if (unit.paused || unit.drill) continue;
         const edge = unitEdges(prev, unit, this.memory.get(unit.id), now, { repeatIntervalMs: this.config.notify.repeatIntervalMs, host: this.host });
         events.push(...edge.events);
         keys.push(...edge.keys);
@@ -113,6 +115,12 @@ export class Alerts {
     const before = this.missing.get(id) ?? false;
     this.missing.set(id, missed);
     if (missed && !before) this.send([this.event('missed-run', { unit: id, state, reason: sample.reason })]);
+  }
+
+  /** A drill that ran (refusals changed nothing and are not sent). */
+  drill(record: DrillRecord): void {
+    const times = record.rtoMs === null ? 'twin not verified' : `RTO ${formatDuration(record.rtoMs)}${record.failbackMs === null ? '' : `, primary back in ${formatDuration(record.failbackMs)}`}`;
+    this.send([this.event('drill', { unit: record.unit, state: 'primary', reason: `drill ${record.result}: ${times}; ${record.reason}` })]);
   }
 
   configError(error: string): void {

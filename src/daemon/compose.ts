@@ -6,7 +6,7 @@ import type { UnitRecord } from '../core/failover.js';
 import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 import type { Pauses } from '../core/pause.js';
-import type { ManagerReport } from '../core/report-types.js';
+import type { DrillSummary, ManagerReport } from '../core/report-types.js';
 import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
 import { unitConfig } from '../core/config-types.js';
@@ -75,6 +75,8 @@ export interface OpenOptions {
   observer?: SupervisorObserver;
   /** Multi-host: the lease's gate, and what the state file keeps of it. */
   host?: HostGate & { stateExtra(): Record<string, unknown> };
+  /** The last drill of each unit, for the report. */
+  drills?: () => Record<string, DrillSummary>;
   /** When rounds list every PM2 app (see Pm2RuntimeOptions). */
   fullList?: Pick<Pm2RuntimeOptions, 'fullListEveryMs' | 'smallDaemonApps'>;
 }
@@ -140,6 +142,7 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     ...(opts.pauses && { pauses: opts.pauses }),
     ...(opts.observer && { observer: opts.observer }),
     ...(host && { host }),
+    ...(opts.drills && { drills: opts.drills }),
   });
 }
 

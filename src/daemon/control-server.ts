@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { unlink } from 'node:fs/promises';
 import { errorMessage, isRedundancyError } from '../core/errors.js';
 import type { HealthReport } from '../core/report-types.js';
+import type { DrillAnswer } from './drills.js';
 
 export interface ControlHandlers {
   status(): Promise<HealthReport>;
@@ -14,6 +15,8 @@ export interface ControlHandlers {
   pauses(): Promise<HealthReport>;
   /** Multi-host: a manual switch through the lease; undefined without `host` in the config. */
   host?(action: 'promote' | 'demote'): Promise<{ message: string }>;
+  /** A drill of one unit; answers when it is over (or refused). */
+  drill(unit: string, dryRun: boolean): Promise<DrillAnswer>;
 }
 
 /** The CLI talks to a running manager over HTTP on a Unix socket: no port to clash, only local users. */
@@ -52,6 +55,10 @@ async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number,
   if (req.method === 'POST' && action === 'host' && (unit === 'promote' || unit === 'demote')) {
     if (!h.host) return [409, { error: { code: 'USAGE', message: 'this project has no `host` section: it runs on one host' } }];
     return [200, await h.host(unit)];
+  }
+  if (req.method === 'POST' && action === 'drill') {
+    if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];
+    return [200, await h.drill(unit, url.searchParams.get('dryRun') === '1')];
   }
   if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
     if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];

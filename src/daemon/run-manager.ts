@@ -19,6 +19,7 @@ import { withInjectedFault } from './fault-injection.js';
 import { Alerts, resolveChannels } from './alerts.js';
 import { watchedPaths, watchSources } from './config-watch.js';
 import { Observability } from './observability.js';
+import { Drills } from './drills.js';
 import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
 import { Pm2Reconnector } from '../kinds/pm2/pm2-reconnect.js';
@@ -57,8 +58,11 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
   host?.setApps(leaseApps(config, units));
+  // Bound once the supervisor exists: each needs the other (the report shows the last drills).
+  let drills: Drills | undefined;
   const supervisor = openSupervisor({
     ...(host && { host }),
+    drills: () => drills?.summaries() ?? {},
     manager,
     observer: observability.observer({ report: (report) => alerts.report(report), sample: (id, sample, state) => alerts.sample(id, sample, state) }),
     pauses: () => pauses,
@@ -70,6 +74,16 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
     clock: systemClock,
     startedAt,
   });
+  drills = new Drills({
+    supervisor,
+    metrics: observability.metrics,
+    notify: (record) => alerts.drill(record),
+    logsDir: () => config.logsDir,
+    config: () => config.drills,
+    clock: systemClock,
+    logger,
+  });
+  await drills.load();
   // Rounds and reloads take turns: a reload swaps the units a round would be looking at.
   const serial = new UnitQueue();
   // Watching follows the config: a reload may turn it on or off, or change what is watched.
@@ -127,6 +141,7 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
         return { message: action === 'promote' ? await host.promote(3 * (config.host?.lease.ttlMs ?? 10_000)) : await host.demote() };
       },
     }),
+    drill: async (unit, dryRun) => (await ready, drills.drill(unit, { dryRun })),
     reload: async () => (await ready, reload()),
     pauses: async () => {
       const before = pauses;
@@ -167,6 +182,8 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   standbyMirror?.stop();
   await host?.stop();
   await reconnector.stop();
+  // A drill under way puts its unit back and answers its CLI before the socket closes.
+  await drills.stop();
   await closeServer(server);
   await observability.close();
   unsubscribe();

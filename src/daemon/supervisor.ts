@@ -6,7 +6,8 @@ import { reportOf, standbyReport, unitReport } from '../core/health.js';
 import { RedundancyError } from '../core/errors.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
-import type { HealthReport, HostReport, ManagerReport, UnitReport } from '../core/report-types.js';
+import type { DrillVerifier } from '../core/drill.js';
+import type { DrillSummary, HealthReport, HostReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -27,6 +28,8 @@ export interface SupervisorDeps {
   observer?: SupervisorObserver;
   /** Multi-host: whether this host may act on a unit now (it holds the lease). */
   host?: HostGate;
+  /** The last drill of each unit, shown in the report. */
+  drills?: () => Record<UnitId, DrillSummary>;
 }
 
 /** What the supervisor asks of the lease: a unit that follows it runs only while this host acts. */
@@ -96,6 +99,13 @@ export class Supervisor {
     for (const id of orphans) this.records.set(id, loaded.units[id]!);
     await this.save();
     await this.eachUnit((d) => this.reconcile(d));
+    // A drill's runner died with the last manager: nobody verifies the twin now, so the unit goes back.
+    await this.eachUnit(async (d) => {
+      const state = this.records.get(d.unit.id)!.state;
+      if ((state.kind === 'backup' || state.kind === 'failing-over') && state.drill) {
+        await this.apply(d, { type: 'drill-failback', reason: 'drill interrupted by a manager restart; back to the primary' });
+      }
+    });
     for (const kind of kinds) kind.settle?.();
   }
 
@@ -179,11 +189,25 @@ export class Supervisor {
 
   /** `failover <unit>` / `failback <unit>`: the same transitions as the automatic ones. */
   async manual(id: UnitId, action: 'failover' | 'failback'): Promise<UnitRecord> {
+    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
+    return this.operate(id, event);
+  }
+
+  /** A drill's switch (`drill-failover`, `drill-failback`): the same queue and effects as any transition; throws when illegal. */
+  drillSwitch(id: UnitId, event: Extract<UnitEvent, { type: 'drill-failover' | 'drill-failback' }>): Promise<UnitRecord> {
+    return this.operate(id, event);
+  }
+
+  /** An operator's event: queued with the unit's others, and an illegal one throws to the caller. */
+  private async operate(id: UnitId, event: UnitEvent): Promise<UnitRecord> {
     const d = this.drivers.get(id);
     if (!d) throw new Error(`unknown unit ${id}`);
-    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
     await this.queue.run(id, () => this.apply(d, event, true));
     return this.records.get(id)!;
+  }
+
+  drillVerifier(id: UnitId): DrillVerifier | undefined {
+    return this.drivers.get(id)?.drill;
   }
 
   report(): HealthReport {
@@ -320,7 +344,8 @@ export class Supervisor {
     const now = this.deps.clock.now();
     const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
     const host = this.deps.host?.report?.();
-    const report = reportOf(units, host ? { ...this.deps.manager, host } : this.deps.manager, now);
+    const drills = this.deps.drills?.();
+    const report = { ...reportOf(units, host ? { ...this.deps.manager, host } : this.deps.manager, now), ...(drills && Object.keys(drills).length > 0 && { drills }) };
     const kinds = Object.fromEntries(this.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];
@@ -336,7 +361,8 @@ export class Supervisor {
     const key = JSON.stringify({ sides, pause, standby: this.standingBy(d.unit.id) });
     const kept = this.reported.get(d.unit.id);
     if (kept && kept.record === record && kept.key === key) return kept.report;
-    const line = this.standingBy(d.unit.id) ? standbyReport(unitReport({ unit: d.unit, record, ...sides })) : unitReport({ unit: d.unit, record, ...sides });
+    const full = unitReport({ unit: d.unit, record, policy: d.policy, ...sides });
+    const line = this.standingBy(d.unit.id) ? standbyReport(full) : full;
     const report = pause ? { ...line, paused: { since: new Date(pause.since).toISOString(), until: pause.until === null ? null : new Date(pause.until).toISOString() } } : line;
     this.reported.set(d.unit.id, { record, key, report });
     return report;
