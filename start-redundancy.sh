@@ -25,6 +25,21 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# The dashboard's address, once the manager's listener is up (it starts right after the first report).
+if [ "$hint" = yes ]; then
+  for _ in 1 2 3 4; do
+    line="$(node "$cli" --cwd "$project" status --json 2>/dev/null | node -e '
+      let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => {
+        let http; try { http = JSON.parse(t).manager.http; } catch {}
+        if (!http) return;
+        if (http.error) return console.log(`redundancy: dashboard not served: ${http.error}`);
+        const loopback = /^(127\.|\[::1\]|localhost)/.test(http.listen);
+        console.log(`redundancy: dashboard at http://${http.listen}/` + (loopback ? "" : ` (first visit: http://${http.listen}/?token=<http.token>)`));
+      });' || true)"
+    if [ -n "$line" ]; then echo "$line"; break; fi
+    sleep 0.25
+  done
+fi
 shown="$project/.redundancy/startup-hint-shown"
 if [ "$hint" = yes ] && [ -d "$project/.redundancy" ] && [ ! -e "$shown" ]; then
   cat >&2 <<EOF

@@ -35,11 +35,13 @@ interface Harness {
   make(name: string): Promise<KindCase>;
 }
 
+// The hold-down outlasts a `status` call under load: a shorter one lets a failback trial against the
+// still-broken primary fail over a second time between two looks, and the count read is 2.
 const fastSchedules = (kind: string) => [
   'checkInterval: 200ms',
   'policy:',
   '  byKind:',
-  `    ${kind}: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: 1s }`,
+  `    ${kind}: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: 3s }`,
   'sources: { pm2: { live: false } }',
   'schedules: { grace: 1m }',
   '',
@@ -85,7 +87,7 @@ const harnesses: Harness[] = [
   {
     kind: 'pm2',
     async make(name) {
-      const project = await appProject(session, { name, policy: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: '1s' } });
+      const project = await appProject(session, { name, policy: { window: 3, minSamples: 3, failbackAfter: 2, holdDown: '3s' } });
       const fail = join(project.dir, 'fail');
       return {
         project,

@@ -8,6 +8,7 @@ import type { HealthReport, UnitReport } from '../src/core/report-types.js';
 import { checkListenConfig, isLoopback, startHttpListener, type HttpListener } from '../src/http/http-listener.js';
 import { failoverReason } from '../src/http/failover-reason.js';
 import { ManagerMetrics } from '../src/http/metrics.js';
+import { reportOf, unitLine } from './helpers/reports.js';
 import { transpileSources } from './helpers/transpile.js';
 
 const logger = { info() {}, warn() {} };
@@ -16,19 +17,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
 });
 
-function unit(id: string, over: Partial<UnitReport> = {}): UnitReport {
-  const [kind, name] = id.split(':') as [UnitReport['kind'], string];
-  return {
-    id, kind, name, state: 'primary', active: 'primary', health: 'healthy', errorRate: 0, samples: 10,
-    twin: { name: `${name}-backup`, status: 'stopped' }, primary: { name, status: 'online' },
-    lastCheckAt: null, lastTransitionAt: null, failovers: 0, reason: 'ok', ...over,
-  };
-}
-
-function report(units: UnitReport[], critical = 0): HealthReport {
-  const at = new Date(0).toISOString();
-  return { generatedAt: at, manager: { pid: 1, version: '0.0.0', startedAt: at }, summary: { units: units.length, healthy: units.length - critical, onTwin: 0, critical }, units };
-}
+const unit = unitLine;
+const report = reportOf;
 
 async function listen(opts: { report?: () => HealthReport; metrics?: ManagerMetrics; token?: string; port?: number } = {}): Promise<{ listener: HttpListener; port: number }> {
   const listener = await startHttpListener({ host: '127.0.0.1', port: opts.port ?? 0, report: opts.report ?? (() => report([])), metrics: opts.metrics ?? new ManagerMetrics(), logger, ...(opts.token ? { token: opts.token } : {}) });
@@ -217,7 +207,7 @@ describe('the listener', () => {
   });
 
   it('leaves no handle after close(): a process that used it exits by itself', async () => {
-    const build = await transpileSources(['http/http-listener.ts', 'http/listen-check.ts', 'http/metrics.ts', 'http/unit-series.ts', 'http/failover-reason.ts', 'core/errors.ts'], 'http');
+    const build = await transpileSources(['http/http-listener.ts', 'http/listen-check.ts', 'http/metrics.ts', 'http/unit-series.ts', 'http/failover-reason.ts', 'http/dashboard-page.ts', 'core/errors.ts'], 'http');
     // src/version.ts reads ../package.json, which the temp build has not: a stand-in.
     await writeFile(join(build, 'version.js'), "export const version = '0.0.0-test';\n");
     const script = `

@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { drillDefaults, drillFlag } from '../core/drill.js';
 import type { HealthReport, RunsReport } from '../core/report-types.js';
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */
@@ -16,7 +17,8 @@ export function displayPath(cwd: string, file: string): string {
   return rel.startsWith('..') ? file : rel;
 }
 
-export function formatStatus(report: HealthReport, managerUp: boolean, now: number): string {
+/** `drillMaxAgeMs`: a unit never drilled, or whose last drill is older, is flagged in the DRILL column. */
+export function formatStatus(report: HealthReport, managerUp: boolean, now: number, drillMaxAgeMs = drillDefaults.maxAgeMs): string {
   const age = Math.max(0, Math.round((now - Date.parse(report.generatedAt)) / 1000));
   const manager = managerUp
     ? `manager: running (pid ${report.manager.pid}, v${report.manager.version}, since ${report.manager.startedAt})`
@@ -32,12 +34,21 @@ export function formatStatus(report: HealthReport, managerUp: boolean, now: numb
     `${u.primary.name} ${u.primary.status}`,
     `${u.twin.name} ${u.twin.status}${u.twin.memoryMb !== undefined ? ` ${Math.round(u.twin.memoryMb)}MB` : ''}`,
     String(u.failovers),
+    drillText(report, u.id, now, drillMaxAgeMs),
     [u.paused && `paused ${u.paused.until ? `until ${u.paused.until}` : 'until resumed'}`, u.reason, u.twin.reason && `twin: ${u.twin.reason}`, u.runs && runsText(u.runs)].filter(Boolean).join('; '),
   ]);
   const body = rows.length > 0
-    ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'REASON'], rows)
+    ? table(['UNIT', 'STATE', 'ACTIVE', 'HEALTH', 'ERR/N', 'PRIMARY', 'TWIN', 'FAILOVERS', 'DRILL', 'REASON'], rows)
     : 'no units: nothing to supervise (see `redundancy inventory`)';
   return [manager, summary, ...kindLines(report), body].join('\n');
+}
+
+function drillText(report: HealthReport, id: string, now: number, maxAgeMs: number): string {
+  const last = report.drills?.[id];
+  const flag = drillFlag(last, now, maxAgeMs);
+  if (!last) return `! ${flag}`;
+  const text = `${last.result} ${agoText(now - Date.parse(last.at))}${last.rtoMs !== null ? `, RTO ${(last.rtoMs / 1000).toFixed(1)}s` : ''}`;
+  return flag ? `! ${flag} (${text})` : text;
 }
 
 /** How old a unit's row is: since its last check, else since the report was written. */

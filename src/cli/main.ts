@@ -68,6 +68,17 @@ function buildProgram(): Command {
       .action(run(async (ctx, unit: string, opts: { dryRun?: boolean }) => (await import('./commands/act.js')).switchCommand(ctx, unit, action, opts)));
   }
   program
+    .command('drill [unit]')
+    .description('planned failover and failback through the running manager, verifying each side serves; exit 0 done, 1 refused (nothing changed), 2 twin not verified (put back)')
+    .option('--all', 'every unit, one at a time with a pause between')
+    .option('--yes', 'run without asking (needed without a terminal)')
+    .option('--dry-run', 'say whether it would run and what it would do')
+    .action(run(async (ctx, unit: string | undefined, opts: { all?: boolean; yes?: boolean; dryRun?: boolean }) => (await import('./commands/drill.js')).drillCommand(ctx, unit, opts)));
+  program
+    .command('host [action]')
+    .description('several hosts: status (hosts, active host, epoch, health, mirror age), promote (this standby), demote (this active host)')
+    .action(run(async (ctx, action: string | undefined) => (await import('./commands/host.js')).hostCommand(ctx, action ?? 'status')));
+  program
     .command('reload')
     .description('the running manager re-reads the config and every source; on any error the running config stays (exit 78)')
     .action(async () => {

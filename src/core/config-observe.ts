@@ -1,5 +1,7 @@
 import type { ChannelSpec, CompiledConfig } from './config-types.js';
 import { Checker, httpUrl, isPlainMap, listenAddress, type Path } from './config-checker.js';
+import { drillDefaults, type DrillConfig } from './drill.js';
+import { parseDuration } from './duration.js';
 
 const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -81,4 +83,17 @@ function compileChannel(check: Checker, path: Path, raw: unknown, index: number)
       };
     }
   }
+}
+
+/** `drills:` — how old a last drill may get before `status` flags it, and each drill's timings. */
+export function compileDrills(check: Checker, raw: unknown): DrillConfig {
+  const drills = check.map(['drills'], raw, ['maxAge', 'timeout', 'pause']);
+  // An age is compared, never a timer: it may exceed setTimeout's 24 days.
+  const maxAgeMs = drills.maxAge === undefined ? drillDefaults.maxAgeMs : parseDuration(drills.maxAge);
+  if (maxAgeMs === undefined || maxAgeMs <= 0) check.fail(['drills', 'maxAge'], drills.maxAge, 'a duration > 0, like 7d or 30d');
+  return {
+    maxAgeMs: maxAgeMs!,
+    timeoutMs: check.duration(['drills', 'timeout'], drills.timeout, drillDefaults.timeoutMs),
+    pauseMs: check.duration(['drills', 'pause'], drills.pause, drillDefaults.pauseMs, { allowZero: true }),
+  };
 }

@@ -1,3 +1,4 @@
+import type { DrillConfig } from './drill.js';
 import type { OrchestrateConfig } from './orchestrate-types.js';
 import type { UnitId, UnitKind } from './types.js';
 
@@ -134,10 +135,14 @@ export interface CompiledConfig {
     backoff: { baseMs: number; capMs: number; maxAgeMs: number };
     channels: ChannelSpec[];
   };
+  /** Drills (`redundancy drill`); absent in a config compiled by an older version: the defaults. */
+  drills?: DrillConfig;
   /** Reload when the config file changes. @default false */
   watch: boolean;
   /** The `orchestrate` plan: preflight checks and stages of jobs; absent when not written. */
   orchestrate?: OrchestrateConfig;
+  /** Multi-host warm standby: absent, this host runs its units alone. */
+  host?: HostConfig;
   schedules: {
     /** A slot with no run started by slot + grace is a missed run. @default 2m */
     graceMs: number;
@@ -180,4 +185,30 @@ export function unitConfig(config: CompiledConfig, id: UnitId): UnitConfig {
   if (configured) return configured;
   const kind = id.slice(0, id.indexOf(':')) as UnitKind;
   return { overlap: false, ignore: false, twinMode: config.twin.mode, policy: config.policyByKind[kind] ?? config.policy, trialRun: false };
+}
+
+/** `host:` — this host's place in a cluster of hosts that share one active host through an etcd lease. */
+export interface HostConfig {
+  /** @default the machine's host name */
+  name: string;
+  /** The group of hosts that share one leader; the election key is under it. */
+  cluster: string;
+  lease: {
+    /** etcd client URLs (`http://127.0.0.1:2379`). */
+    etcd: string[];
+    /** @default 10s */
+    ttlMs: number;
+    /** @default ttl / 3 */
+    renewEveryMs: number;
+    /** The active host stops acting this long before its lease can expire anywhere else. @default 1s */
+    marginMs: number;
+    /** One etcd call gives up after this. @default renewEvery / 2, at most (ttl - renewEvery) / 2 */
+    renewTimeoutMs: number;
+  };
+  /** The units that follow the lease; `all` or a list of unit ids. @default all */
+  units: 'all' | string[];
+  /** Rounds with a critical unit after which the active host resigns the lease; 0 never. @default 3 */
+  stepDownAfter: number;
+  /** How often a standby runs the orchestrate mirror jobs; absent: it does not. */
+  mirrorEveryMs?: number;
 }

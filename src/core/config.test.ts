@@ -66,6 +66,7 @@ describe('compileConfig defaults', () => {
       },
       http: { listen: { host: '127.0.0.1', port: 9797 } },
       notify: { groupWaitMs: 5_000, repeatIntervalMs: 14_400_000, backoff: { baseMs: 1_000, capMs: 300_000, maxAgeMs: 86_400_000 }, channels: [] },
+      drills: { maxAgeMs: 2_592_000_000, timeoutMs: 60_000, pauseMs: 10_000 },
       watch: false,
       schedules: {
         graceMs: 120_000,

@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import type { CompiledConfig, PolicyConfig, ProbeConfig, SecretRef, TwinMode, UnitConfig } from './config-types.js';
 import { unitKinds, type UnitKind } from './types.js';
 import { Checker, httpUrl, isPlainMap, listenAddress, type Path } from './config-checker.js';
-import { compileHttp, compileNotify } from './config-observe.js';
+import { compileDrills, compileHttp, compileNotify } from './config-observe.js';
 import { compileOrchestrate } from './config-orchestrate.js';
+import { compileHost } from './config-host.js';
 import { formatDuration } from './duration.js';
 
 export { displayKey, parseSize } from './config-checker.js';
@@ -21,7 +22,7 @@ export function defaultEcosystemFiles(cwd: string): string[] {
 }
 
 // setTimeout fires at once for delays above 2^31-1 ms, so longer durations are refused.
-const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history', 'http', 'notify', 'watch', 'orchestrate'];
+const topKeys = ['checkInterval', 'policy', 'sources', 'schedules', 'units', 'twin', 'stateDir', 'logsDir', 'twinsFile', 'history', 'http', 'notify', 'watch', 'orchestrate', 'drills', 'host'];
 const scheduleKinds: readonly UnitKind[] = ['cron', 'script', 'github', 'netlify'];
 const twinModes: readonly TwinMode[] = ['cold', 'warm'];
 const policyKeys = [
@@ -78,7 +79,9 @@ export function compileConfig(raw: unknown, opts: { file?: string; cwd: string }
     schedules: compileSchedules(check, top.schedules),
     http: compileHttp(check, top.http),
     notify: compileNotify(check, top.notify),
+    drills: compileDrills(check, top.drills),
     ...(top.orchestrate !== undefined && { orchestrate: compileOrchestrate(check, top.orchestrate, cwd) }),
+    ...(top.host !== undefined && top.host !== null && { host: compileHost(check, top.host) }),
     watch: check.boolean(['watch'], top.watch, false),
     twin: { mode: twinMode },
     units: compileUnits(check, top.units, twinMode, policies),

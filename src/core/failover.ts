@@ -6,11 +6,12 @@ import type { Sample, UnitId } from './types.js';
 /** Where a unit stands. Transitional states (`failing-over`, `probing`, `failing-back`) re-run their effects on resume. */
 export type FailoverState =
   | { kind: 'primary'; since: number }
-  | { kind: 'failing-over'; since: number; reason: string; manual: boolean }
-  | { kind: 'backup'; since: number; reason: string; manual: boolean }
+  /** `drill`: a planned failover (`redundancy drill`): not counted, no hold-down, left only by `drill-failback`. */
+  | { kind: 'failing-over'; since: number; reason: string; manual: boolean; drill?: boolean }
+  | { kind: 'backup'; since: number; reason: string; manual: boolean; drill?: boolean }
   /** Failback trial: `started` once the primary runs again; samples before that are not the trial's. */
   | { kind: 'probing'; since: number; okCount: number; started: boolean }
-  | { kind: 'failing-back'; since: number };
+  | { kind: 'failing-back'; since: number; drill?: boolean };
 
 export type StateKind = FailoverState['kind'];
 
@@ -36,7 +37,11 @@ export type UnitEvent =
   | { type: 'effects-done' }
   | { type: 'tick' }
   | { type: 'manual-failover'; reason?: string }
-  | { type: 'manual-failback' };
+  | { type: 'manual-failback' }
+  /** A drill: from a healthy primary to the twin, without counting a failover or feeding flap damping. */
+  | { type: 'drill-failover'; reason: string }
+  /** The end of a drill (or its abort): straight back to the primary, no hold-down and no trial. */
+  | { type: 'drill-failback'; reason: string };
 
 export type Effect =
   /** Start the primary only if PM2 no longer knows it (a fresh daemon, a `pm2 delete`): PM2 restarts a known one itself. */
@@ -111,9 +116,13 @@ export function transition(record: UnitRecord, event: UnitEvent, now: number, po
       return onPrimary(record, state, event, now, policy);
     case 'failing-over':
       if (event.type === 'effects-done') {
-        return enter(record, { kind: 'backup', since: now, reason: state.reason, manual: state.manual }, now, policy, state.reason);
+        const backup: FailoverState = { kind: 'backup', since: now, reason: state.reason, manual: state.manual, ...(state.drill && { drill: true }) };
+        return enter(record, backup, now, policy, state.reason);
       }
-      if (event.type === 'manual-failback') throw illegal(record, 'failback', 'backup');
+      // A drill whose twin never came up is put back at once.
+      if (event.type === 'drill-failback' && state.drill) return drillBack(record, event.reason, now, policy);
+      if (event.type === 'manual-failback' || event.type === 'drill-failback') throw illegal(record, 'failback', 'backup');
+      if (event.type === 'drill-failover') throw illegal(record, 'drill', 'primary');
       return stay(record, event, now);
     case 'backup':
       return onBackup(record, state, event, now, policy);
@@ -124,7 +133,8 @@ export function transition(record: UnitRecord, event: UnitEvent, now: number, po
         return enter({ ...record, window: [], reason: 'failback complete' }, { kind: 'primary', since: now }, now, policy, 'failback complete');
       }
       if (event.type === 'primary-dead') return failOver(record, event.reason, now, policy, false);
-      if (event.type === 'manual-failback') throw illegal(record, 'failback', 'backup');
+      if (event.type === 'manual-failback' || event.type === 'drill-failback') throw illegal(record, 'failback', 'backup');
+      if (event.type === 'drill-failover') throw illegal(record, 'drill', 'primary');
       return stay(record, event, now);
     default:
       return assertNever(state);
@@ -153,7 +163,11 @@ function onPrimary(
       return failOver({ ...record, lastCheckAt: now }, event.reason, now, policy, false);
     case 'manual-failover':
       return failOver(record, event.reason ?? 'manual failover', now, policy, true);
+    case 'drill-failover':
+      // Neither `failovers` nor `repeat` moves: a drill is no failure and must not lengthen a hold-down.
+      return enter(record, { kind: 'failing-over', since: now, reason: event.reason, manual: true, drill: true }, now, policy, event.reason);
     case 'manual-failback':
+    case 'drill-failback':
       throw illegal(record, 'failback', 'backup');
     case 'tick':
       // A healthy stretch forgives earlier flapping.
@@ -183,8 +197,13 @@ function onBackup(
     }
     case 'manual-failback':
       return startTrial(record, now, policy, 'manual failback; failback trial');
+    case 'drill-failback':
+      if (!state.drill) throw illegal(record, 'drill failback', 'backup in a drill');
+      return drillBack(record, event.reason, now, policy);
     case 'manual-failover':
       throw illegal(record, 'failover', 'primary');
+    case 'drill-failover':
+      throw illegal(record, 'drill', 'primary');
     case 'sample':
     case 'primary-dead':
     case 'effects-done':
@@ -224,7 +243,10 @@ function onProbing(
     case 'manual-failover':
       return failOver(record, event.reason ?? 'manual failover', now, policy, true);
     case 'manual-failback':
+    case 'drill-failback':
       throw illegal(record, 'failback', 'backup');
+    case 'drill-failover':
+      throw illegal(record, 'drill', 'primary');
     case 'tick':
       return { record, effects: [], changed: false };
     default:
@@ -236,6 +258,10 @@ function failOver(record: UnitRecord, reason: string, now: number, policy: UnitP
   // The window stays as it was: the report shows what made the unit fail over.
   const next: UnitRecord = { ...record, failovers: record.failovers + 1, repeat: record.repeat + 1, reason };
   return enter(next, { kind: 'failing-over', since: now, reason, manual }, now, policy, reason);
+}
+
+function drillBack(record: UnitRecord, reason: string, now: number, policy: UnitPolicy): Transition {
+  return enter({ ...record, reason }, { kind: 'failing-back', since: now, drill: true }, now, policy, reason);
 }
 
 function startTrial(record: UnitRecord, now: number, policy: UnitPolicy, reason: string): Transition {

@@ -1,5 +1,6 @@
 import { errorRate } from './error-window.js';
-import type { UnitRecord } from './failover.js';
+import { holdDownMs, type UnitRecord } from './failover.js';
+import type { PolicyConfig } from './config-types.js';
 import type { ActiveSide, HealthReport, ManagerReport, RunsReport, UnitHealth, UnitReport } from './report-types.js';
 import type { UnitBase } from './types.js';
 
@@ -23,6 +24,8 @@ export interface UnitObservation {
   primary: SideObservation;
   twin: SideObservation;
   runs?: RunsReport;
+  /** The unit's policy: its threshold and hold-down are shown with the state. */
+  policy?: PolicyConfig;
 }
 
 /** Which side does the work right now; `none` when the side that should is not up. */
@@ -66,7 +69,23 @@ export function unitReport(obs: UnitObservation): UnitReport {
     failovers: record.failovers,
     reason: record.reason,
     ...(obs.runs && { runs: obs.runs }),
+    ...policyFields(obs),
+    lastSamples: record.window.map((s) => (s.ok ? '1' : '0')).join(''),
+    ...('drill' in record.state && record.state.drill && { drill: true }),
   };
+}
+
+/** A unit on a standby host: parked here and run by the active host, which is no outage. */
+export function standbyReport(line: UnitReport): UnitReport {
+  return { ...line, active: 'standby', health: 'healthy', reason: 'this host is a standby; the active host runs the unit' };
+}
+
+function policyFields(obs: UnitObservation): Pick<UnitReport, 'threshold' | 'holdDownUntil'> {
+  const { policy, record } = obs;
+  if (!policy) return {};
+  const state = record.state;
+  const held = state.kind === 'backup' && !state.manual;
+  return { threshold: policy.errorRateThreshold, ...(held && { holdDownUntil: new Date(state.since + holdDownMs(record, policy)).toISOString() }) };
 }
 
 export function buildReport(observations: readonly UnitObservation[], manager: ManagerReport, now: number): HealthReport {
@@ -80,7 +99,7 @@ export function reportOf(units: UnitReport[], manager: ManagerReport, now: numbe
     manager,
     summary: {
       units: units.length,
-      healthy: units.filter((u) => u.active === 'primary' && u.health === 'healthy').length,
+      healthy: units.filter((u) => (u.active === 'primary' || u.active === 'standby') && u.health === 'healthy').length,
       onTwin: units.filter((u) => u.active === 'twin').length,
       critical: units.filter((u) => u.active === 'none').length,
     },

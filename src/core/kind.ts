@@ -1,3 +1,4 @@
+import type { DrillVerifier } from './drill.js';
 import type { Effect, StateKind, UnitEvent, UnitPolicy, UnitRecord } from './failover.js';
 import type { SideObservation } from './health.js';
 import type { RunsReport } from './report-types.js';
@@ -23,6 +24,8 @@ export interface UnitDriver {
   sides(record: UnitRecord, now: number): UnitSides;
   /** The record of a unit with none saved, from what the world shows. */
   rebuild(now: number): UnitRecord;
+  /** How a drill tells that each side serves; absent for kinds that cannot be drilled. */
+  readonly drill?: DrillVerifier;
 }
 
 export interface Observation {

@@ -32,17 +32,18 @@ function decodeState(raw: unknown): FailoverState | undefined {
   const since = raw.since;
   const reason = typeof raw.reason === 'string' ? raw.reason : '';
   const manual = raw.manual === true;
+  const drill = raw.drill === true ? { drill: true } : {};
   switch (raw.kind) {
     case 'primary':
       return { kind: 'primary', since };
     case 'failing-over':
-      return { kind: 'failing-over', since, reason, manual };
+      return { kind: 'failing-over', since, reason, manual, ...drill };
     case 'backup':
-      return { kind: 'backup', since, reason, manual };
+      return { kind: 'backup', since, reason, manual, ...drill };
     case 'probing':
       return { kind: 'probing', since, okCount: 0, started: false };
     case 'failing-back':
-      return { kind: 'failing-back', since };
+      return { kind: 'failing-back', since, ...drill };
     default:
       return undefined;
   }

@@ -12,6 +12,8 @@ export interface HealthReport {
   units: UnitReport[];
   /** Per kind, what concerns all its units (GitHub: the API's remaining budget). */
   kinds?: Record<string, Record<string, unknown>>;
+  /** The last drill of each unit ever drilled (`redundancy drill`). */
+  drills?: Record<UnitId, DrillSummary>;
 }
 
 export interface ManagerReport {
@@ -24,12 +26,22 @@ export interface ManagerReport {
   notifications?: { pending: number; dead: number; disabled: string[] };
   /** The last `reload`: when, and the error that kept the running config. */
   reload?: { at: string; ok: boolean; error?: string };
+  /** Multi-host: this host, its role, and the fencing token (the leader key's creation revision) it acts under. */
+  host?: HostReport;
+}
+
+export interface HostReport {
+  name: string;
+  cluster: string;
+  role: 'active' | 'standby';
+  /** The epoch this host acts under while active; the last one it held while standby (null: never). */
+  epoch: number | null;
 }
 
 export interface ReportSummary {
   /** Units supervised. */
   units: number;
-  /** Units on their primary with a healthy primary. */
+  /** Units on their primary with a healthy primary, and units on a standby host (the active host runs them). */
   healthy: number;
   /** Units running on their twin. */
   onTwin: number;
@@ -39,7 +51,8 @@ export interface ReportSummary {
 
 /** The failover states of DESIGN.md's state machine. */
 export type FailoverStateName = 'primary' | 'failing-over' | 'backup' | 'probing' | 'failing-back';
-export type ActiveSide = 'primary' | 'twin' | 'none';
+/** `standby`: this host is a standby of a multi-host cluster; the unit runs on the active host. */
+export type ActiveSide = 'primary' | 'twin' | 'none' | 'standby';
 export type UnitHealth = 'healthy' | 'degraded' | 'unhealthy';
 
 /** One side of a unit as PM2 shows it. */
@@ -78,6 +91,25 @@ export interface UnitReport {
   runs?: RunsReport;
   /** Under maintenance (`redundancy pause`): samples are recorded, no transition fires. */
   paused?: { since: string; until: string | null };
+  /** The error rate above which the unit fails over (its policy). */
+  threshold?: number;
+  /** The window's samples, oldest first: `1` ok, `0` failed. */
+  lastSamples?: string;
+  /** On its twin after an automatic failover: when the hold-down ends and a failback trial may start. */
+  holdDownUntil?: string;
+  /** True while a drill has the unit off its primary (not a failure: no failover is counted or notified). */
+  drill?: boolean;
+}
+
+/** The last drill of a unit (`logs/drills.jsonl`), as the report and the dashboard show it. */
+export interface DrillSummary {
+  at: string;
+  result: 'ok' | 'failed';
+  /** Decision to the twin serving, in ms; null when the twin was not verified. */
+  rtoMs: number | null;
+  /** Failback decision to the primary serving again, in ms; null when it was not verified. */
+  failbackMs: number | null;
+  reason: string;
 }
 
 /** The ledger's view of a scheduled unit. Times are ISO-8601; `null` when there is none. */

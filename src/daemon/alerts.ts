@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
+import type { DrillRecord } from '../core/drill.js';
+import { formatDuration } from '../core/duration.js';
 import type { CompiledConfig } from '../core/config-types.js';
 import { RedundancyError, errorMessage } from '../core/errors.js';
 import type { Pauses } from '../core/pause.js';
@@ -50,14 +52,15 @@ export class Alerts {
   private readonly missing = new Map<UnitId, boolean>();
   private chain: Promise<unknown> = Promise.resolve();
   private latest: HealthReport | undefined;
-  private readonly host = hostname();
+  private readonly host: string;
   private readonly edgeFile: string;
 
   constructor(
     private config: CompiledConfig,
     channels: ChannelConfig[],
-    private readonly deps: { clock: Clock; logger: Logger; metrics: ManagerMetrics; manager: ManagerReport },
+    private readonly deps: { clock: Clock; logger: Logger; metrics: ManagerMetrics; manager: ManagerReport; epoch?: () => number | undefined },
   ) {
+    this.host = config.host?.name ?? hostname();
     this.edgeFile = join(config.stateDir, 'notify-edges.json');
     this.notifier = this.open(config, channels);
   }
@@ -89,8 +92,8 @@ export class Alerts {
         const prev = this.seen.get(unit.id);
         if (prev === unit) continue;
         this.seen.set(unit.id, unit);
-        // Paused units are recorded but do not alert: a deploy is not an incident.
-        if (unit.paused) continue;
+        // Paused units are recorded but do not alert: a deploy is not an incident. A drill says itself once it is done.
+        if (unit.paused || unit.drill) continue;
         const edge = unitEdges(prev, unit, this.memory.get(unit.id), now, { repeatIntervalMs: this.config.notify.repeatIntervalMs, host: this.host });
         events.push(...edge.events);
         keys.push(...edge.keys);
@@ -99,7 +102,7 @@ export class Alerts {
           changed = true;
         }
       }
-      if (events.length > 0) await this.notifier.notify(events, keys);
+      if (events.length > 0) await this.notifier.notify(this.stamped(events), keys);
       // After the outbox holds the events: a crash in between finds the edge again.
       if (changed) await writeFileAtomic(this.edgeFile, `${JSON.stringify({ version: 1, units: Object.fromEntries(this.memory) } satisfies EdgeFile)}\n`);
       this.publishStats();
@@ -112,6 +115,12 @@ export class Alerts {
     const before = this.missing.get(id) ?? false;
     this.missing.set(id, missed);
     if (missed && !before) this.send([this.event('missed-run', { unit: id, state, reason: sample.reason })]);
+  }
+
+  /** A drill that ran (refusals changed nothing and are not sent). */
+  drill(record: DrillRecord): void {
+    const times = record.rtoMs === null ? 'twin not verified' : `RTO ${formatDuration(record.rtoMs)}${record.failbackMs === null ? '' : `, primary back in ${formatDuration(record.failbackMs)}`}`;
+    this.send([this.event('drill', { unit: record.unit, state: 'primary', reason: `drill ${record.result}: ${times}; ${record.reason}` })]);
   }
 
   configError(error: string): void {
@@ -138,7 +147,8 @@ export class Alerts {
   }
 
   async close(): Promise<void> {
-    this.send([this.event('manager-stop', { reason: `manager stopping (pid ${process.pid}); the active side of every unit keeps running` })]);
+    const left = this.config.host ? 'the lease is given up and the units that follow it stop here' : 'the active side of every unit keeps running';
+    this.send([this.event('manager-stop', { reason: `manager stopping (pid ${process.pid}); ${left}` })]);
     await this.chain;
     await this.notifier.close({ flushMs: 2_000 });
   }
@@ -148,7 +158,13 @@ export class Alerts {
   }
 
   private send(events: NotificationEvent[]): void {
-    if (events.length > 0) this.enqueue(() => this.notifier.notify(events));
+    if (events.length > 0) this.enqueue(() => this.notifier.notify(this.stamped(events)));
+  }
+
+  /** Every event carries the epoch the host acted under, when hosts are configured. */
+  private stamped(events: NotificationEvent[]): NotificationEvent[] {
+    const epoch = this.deps.epoch?.();
+    return epoch === undefined ? events : events.map((e) => ({ ...e, epoch }));
   }
 
   private enqueue(work: () => Promise<unknown>): Promise<unknown> {

@@ -6,7 +6,7 @@ import type { UnitRecord } from '../core/failover.js';
 import type { KindRuntime } from '../core/kind.js';
 import type { ProcessManager } from '../core/ports.js';
 import type { Pauses } from '../core/pause.js';
-import type { ManagerReport } from '../core/report-types.js';
+import type { DrillSummary, ManagerReport } from '../core/report-types.js';
 import { decodeRecord } from '../core/record-codec.js';
 import type { Pm2Unit } from '../core/types.js';
 import { unitConfig } from '../core/config-types.js';
@@ -26,7 +26,7 @@ import { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
 import { unitsOfKind, type Unit } from './inventory.js';
 import { withEffectFault } from './fault-injection.js';
-import { Supervisor, type SupervisorObserver } from './supervisor.js';
+import { Supervisor, type HostGate, type SupervisorObserver } from './supervisor.js';
 
 export { warmLaunch } from '../kinds/pm2/pm2-units.js';
 
@@ -73,6 +73,10 @@ export interface OpenOptions {
   /** Maintenance pauses in force. */
   pauses?: () => Pauses;
   observer?: SupervisorObserver;
+  /** Multi-host: the lease's gate, and what the state file keeps of it. */
+  host?: HostGate & { stateExtra(): Record<string, unknown> };
+  /** The last drill of each unit, for the report. */
+  drills?: () => Record<string, DrillSummary>;
   /** When rounds list every PM2 app (see Pm2RuntimeOptions). */
   fullList?: Pick<Pm2RuntimeOptions, 'fullListEveryMs' | 'smallDaemonApps'>;
 }
@@ -86,9 +90,10 @@ export function openKinds(opts: OpenOptions): KindRuntime[] {
     const pm = dryRun ? dryRunProcessManager(opts.pm, dryRun) : opts.pm;
     kinds.push(new Pm2Runtime({ pm, units: pm2UnitSpecs(config, pm2Units), clock, logger, ...opts.fullList }));
   }
-  const ledger = new Ledger({ dir: ledgerDir(config) });
+  const host = opts.host;
+  const ledger = new Ledger({ dir: ledgerDir(config), ...(host && { epoch: () => host.epoch() }) });
   const timing = { graceMs: config.schedules.graceMs, maxRuntimeMs: config.schedules.maxRuntimeMs };
-  const scheduled = { ledger, timing, clock, logger, host: hostname(), ...(dryRun && { dryRun }) };
+  const scheduled = { ledger, timing, clock, logger, host: config.host?.name ?? hostname(), ...(dryRun && { dryRun }) };
   const settings = (id: string) => unitConfig(config, id);
   const policy = (id: string) => ({ ...settings(id).policy, overlap: settings(id).overlap });
   const cronUnits = unitsOfKind(opts.units, 'cron');
@@ -124,7 +129,8 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     onError: (error) => logger.error({ err: error.message }, 'health report not written; supervision goes on'),
     onRecover: () => logger.info('health report written again'),
   });
-  const store = new StateStore<UnitRecord>({ file: stateFile(config), validateUnit: decodeRecord, logger });
+  const host = opts.host;
+  const store = new StateStore<UnitRecord>({ file: stateFile(config), validateUnit: decodeRecord, logger, ...(host && { extra: () => host.stateExtra() }) });
   const kinds = openFaultedKinds(opts);
   return new Supervisor({
     kinds,
@@ -135,5 +141,15 @@ export function openSupervisor(opts: OpenOptions): Supervisor {
     manager: opts.manager ?? { pid: process.pid, version, startedAt: new Date(opts.startedAt).toISOString() },
     ...(opts.pauses && { pauses: opts.pauses }),
     ...(opts.observer && { observer: opts.observer }),
+    ...(host && { host }),
+    ...(opts.drills && { drills: opts.drills }),
   });
+}
+
+/** The PM2 apps, primaries and twins, of the units that follow a multi-host lease: what the watchdog stops. */
+export function leaseApps(config: CompiledConfig, units: readonly Unit[]): string[] {
+  const host = config.host;
+  if (!host) return [];
+  const follows = (id: string) => host.units === 'all' || host.units.includes(id);
+  return planUnitTwins(config, units).filter((plan) => follows(plan.unitId)).flatMap((plan) => [plan.primary, plan.twin.name]);
 }

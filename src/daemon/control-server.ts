@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { unlink } from 'node:fs/promises';
 import { errorMessage, isRedundancyError } from '../core/errors.js';
 import type { HealthReport } from '../core/report-types.js';
+import type { DrillAnswer } from './drills.js';
 
 export interface ControlHandlers {
   status(): Promise<HealthReport>;
@@ -12,6 +13,10 @@ export interface ControlHandlers {
   reload(): Promise<{ ok: boolean }>;
   /** The pause file changed: read it again. */
   pauses(): Promise<HealthReport>;
+  /** Multi-host: a manual switch through the lease; undefined without `host` in the config. */
+  host?(action: 'promote' | 'demote'): Promise<{ message: string }>;
+  /** A drill of one unit; answers when it is over (or refused). */
+  drill(unit: string, dryRun: boolean): Promise<DrillAnswer>;
 }
 
 /** The CLI talks to a running manager over HTTP on a Unix socket: no port to clash, only local users. */
@@ -22,7 +27,7 @@ export async function startControlServer(socketPath: string, handlers: ControlHa
       ([status, body]) => send(res, status, body),
       (error: unknown) => {
         const code = isRedundancyError(error) ? error.code : 'INTERNAL';
-        send(res, isRedundancyError(error) && error.code === 'ILLEGAL_TRANSITION' ? 409 : 500, { error: { code, message: errorMessage(error) } });
+        send(res, isRedundancyError(error) && (error.code === 'ILLEGAL_TRANSITION' || error.code === 'USAGE') ? 409 : 500, { error: { code, message: errorMessage(error) } });
       },
     );
   });
@@ -46,6 +51,14 @@ async function route(req: IncomingMessage, h: ControlHandlers): Promise<[number,
   if (req.method === 'POST' && action === 'reload') {
     const result = await h.reload();
     return [result.ok ? 200 : 422, result];
+  }
+  if (req.method === 'POST' && action === 'host' && (unit === 'promote' || unit === 'demote')) {
+    if (!h.host) return [409, { error: { code: 'USAGE', message: 'this project has no `host` section: it runs on one host' } }];
+    return [200, await h.host(unit)];
+  }
+  if (req.method === 'POST' && action === 'drill') {
+    if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];
+    return [200, await h.drill(unit, url.searchParams.get('dryRun') === '1')];
   }
   if (req.method === 'POST' && (action === 'failover' || action === 'failback')) {
     if (!h.hasUnit(unit)) return [404, { error: { code: 'UNKNOWN_UNIT', message: `unknown unit ${unit}` } }];

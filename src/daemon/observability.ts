@@ -7,6 +7,7 @@ import { resolveSecret } from '../core/secrets.js';
 import type { UnitId } from '../core/types.js';
 import { startHttpListener, type HttpListener } from '../http/http-listener.js';
 import { ManagerMetrics } from '../http/metrics.js';
+import { ReportStream } from '../http/report-stream.js';
 import type { Logger } from '../store/logger.js';
 import { version } from '../version.js';
 import type { SupervisorObserver } from './supervisor.js';
@@ -17,11 +18,17 @@ const trialStates = new Set(['probing', 'failing-back']);
 export function countTransition(metrics: ManagerMetrics, id: UnitId, from: UnitRecord, to: UnitRecord): void {
   const before = from.state.kind;
   const after = to.state.kind;
+  // A drill is counted by its own counter (redundancy_drills_total), never as a failover or failback.
+  if (isDrill(from) || isDrill(to)) return;
   if (after === 'failing-over' && before !== 'failing-over') {
     metrics.countFailover(id, to.reason);
     if (trialStates.has(before)) metrics.countFailback(id, 'failed');
   }
   if (after === 'primary' && before === 'failing-back') metrics.countFailback(id, 'ok');
+}
+
+function isDrill(record: UnitRecord): boolean {
+  return 'drill' in record.state && record.state.drill === true;
 }
 
 /**
@@ -30,6 +37,8 @@ export function countTransition(metrics: ManagerMetrics, id: UnitId, from: UnitR
  */
 export class Observability {
   readonly metrics = new ManagerMetrics({ version });
+  /** Outlives a listener moved by a reload: browsers reconnect to the new one and get the whole report. */
+  readonly stream: ReportStream;
   private listener: HttpListener | undefined;
   private report: () => HealthReport = () => {
     throw new Error('no report yet');
@@ -43,6 +52,7 @@ export class Observability {
     private readonly logger: Logger,
   ) {
     this.token = Observability.tokenOf(config);
+    this.stream = new ReportStream({ startedAt: Date.parse(manager.startedAt) });
   }
 
   observer(extra: SupervisorObserver = {}): SupervisorObserver {
@@ -53,6 +63,7 @@ export class Observability {
       },
       report: (report: HealthReport) => {
         this.metrics.update(report);
+        this.stream.publish(report);
         extra.report?.(report);
       },
       ...(extra.sample && { sample: extra.sample }),
@@ -65,9 +76,9 @@ export class Observability {
     if (listen === false) return;
     const address = formatListen(listen);
     try {
-      this.listener = await startHttpListener({ host: listen.host, port: listen.port, ...(this.token && { token: this.token }), report: () => this.report(), metrics: this.metrics, logger: this.logger });
+      this.listener = await startHttpListener({ host: listen.host, port: listen.port, ...(this.token && { token: this.token }), report: () => this.report(), metrics: this.metrics, stream: this.stream, logger: this.logger });
       this.manager.http = { listen: this.listener.address };
-      this.logger.info({ listen: this.listener.address }, 'http listener on /health and /metrics');
+      this.logger.info({ listen: this.listener.address }, 'http listener on / (dashboard), /events, /health and /metrics');
     } catch (error) {
       this.manager.http = { listen: address, error: errorMessage(error) };
       this.logger.error({ listen: address, err: errorMessage(error) }, 'http listener not started; supervision goes on without it');
@@ -85,13 +96,15 @@ export class Observability {
     this.config = next;
     if (same && (this.listener || next.http.listen === false)) return;
     this.token = token;
-    await this.close();
+    // Its streams end with it (closeAllConnections); the browsers reconnect to the new listener.
+    await this.listener?.close();
     this.listener = undefined;
     delete this.manager.http;
     await this.start(this.report);
   }
 
   async close(): Promise<void> {
+    this.stream.close();
     await this.listener?.close();
   }
 }

@@ -8,7 +8,9 @@ import { flushLogger, type Logger } from '../store/logger.js';
 import { readPauses } from '../store/pause-file.js';
 import { acquireStateLock } from '../store/state-lock.js';
 import { askManager } from './control-client.js';
-import { openFaultedKinds, openSupervisor } from './compose.js';
+import { leaseApps, openFaultedKinds, openSupervisor } from './compose.js';
+import { HostRuntime } from '../hosts/host-runtime.js';
+import { mirrorJobs, StandbyMirror } from '../hosts/standby-mirror.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
 import { UnitQueue } from './unit-queue.js';
 import { controlSocketPath } from './control-socket.js';
@@ -17,6 +19,7 @@ import { withInjectedFault } from './fault-injection.js';
 import { Alerts, resolveChannels } from './alerts.js';
 import { watchedPaths, watchSources } from './config-watch.js';
 import { Observability } from './observability.js';
+import { Drills } from './drills.js';
 import { version } from '../version.js';
 import { loadInventory } from './inventory.js';
 import { Pm2Reconnector } from '../kinds/pm2/pm2-reconnect.js';
@@ -48,11 +51,18 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
   const startedAt = Date.now();
   const manager: ManagerReport = { pid: process.pid, version, startedAt: new Date(startedAt).toISOString() };
   const observability = new Observability(config, manager, logger);
-  const alerts = new Alerts(config, resolveChannels(config), { clock: systemClock, logger, metrics: observability.metrics, manager });
+  // Multi-host: every unit that follows the lease stays parked until this host leads.
+  const host = config.host ? new HostRuntime({ config: config.host, stateDir: config.stateDir, logsDir: config.logsDir, logger, apps: [] }) : undefined;
+  const alerts = new Alerts(config, resolveChannels(config), { clock: systemClock, logger, metrics: observability.metrics, manager, ...(host && { epoch: () => host.epoch() }) });
   const pm = await Pm2ProcessManager.connect({ startDaemon: true });
   const units = await loadInventory(config, { pm, notes: (line) => logger.warn(line) });
   let pauses = await readPauses(config.stateDir, (line) => logger.warn(line));
+  host?.setApps(leaseApps(config, units));
+  // Bound once the supervisor exists: each needs the other (the report shows the last drills).
+  let drills: Drills | undefined;
   const supervisor = openSupervisor({
+    ...(host && { host }),
+    drills: () => drills?.summaries() ?? {},
     manager,
     observer: observability.observer({ report: (report) => alerts.report(report), sample: (id, sample, state) => alerts.sample(id, sample, state) }),
     pauses: () => pauses,
@@ -64,6 +74,16 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
     clock: systemClock,
     startedAt,
   });
+  drills = new Drills({
+    supervisor,
+    metrics: observability.metrics,
+    notify: (record) => alerts.drill(record),
+    logsDir: () => config.logsDir,
+    config: () => config.drills,
+    clock: systemClock,
+    logger,
+  });
+  await drills.load();
   // Rounds and reloads take turns: a reload swaps the units a round would be looking at.
   const serial = new UnitQueue();
   // Watching follows the config: a reload may turn it on or off, or change what is watched.
@@ -85,7 +105,8 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
         apply: async (next, nextUnits) => {
           const token = Observability.tokenOf(next);
           const channels = resolveChannels(next);
-          const kinds = openFaultedKinds({ config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
+          host?.setApps(leaseApps(next, nextUnits));
+          const kinds = openFaultedKinds({ ...(host && { host }), config: next, units: nextUnits, pm: withInjectedFault(pm, process.env.REDUNDANCY_FAULT), fault: process.env.REDUNDANCY_FAULT, logger, clock: systemClock, startedAt });
           const swapped = await supervisor.replaceKinds(kinds);
           config = next;
           await observability.reconfigure(next, token);
@@ -114,6 +135,13 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
       return { state: record.state.kind, reason: record.reason };
     },
     hasUnit: (unit) => supervisor.has(unit),
+    ...(host && {
+      host: async (action: 'promote' | 'demote') => {
+        await ready;
+        return { message: action === 'promote' ? await host.promote(3 * (config.host?.lease.ttlMs ?? 10_000)) : await host.demote() };
+      },
+    }),
+    drill: async (unit, dryRun) => (await ready, drills.drill(unit, { dryRun })),
     reload: async () => (await ready, reload()),
     pauses: async () => {
       const before = pauses;
@@ -125,21 +153,37 @@ async function supervise(startConfig: CompiledConfig, logger: Logger, socketPath
     },
   });
   await ready;
+  host?.start({ activate: () => supervisor.activate(), park: () => supervisor.park() });
+  // A standby keeps a copy of the active host's data when the config has mirror jobs and `host.mirrorEvery`.
+  const standbyMirror = host && config.host?.mirrorEveryMs !== undefined && mirrorJobs(config).length > 0
+    ? new StandbyMirror({ config, everyMs: config.host.mirrorEveryMs, logger, standingBy: () => !host.acting(), onStatus: (status) => host.setMirror(status) })
+    : undefined;
+  await standbyMirror?.start();
   await observability.start(() => supervisor.report());
   const unsubscribe = supervisor.listen();
   // A lost daemon took the apps with it: reconnect (starting one), then restore each unit's side.
   const reconnector = new Pm2Reconnector({ pm, logger, restored: () => supervisor.resync() });
   logger.info({ units: units.map((u) => u.id), socket: socketPath, pid: process.pid }, 'manager started');
-  const loop = startRounds(() => serial.run('supervisor', () => supervisor.round()), reconnector, () => config.checkIntervalMs, logger);
+  const round = async () => {
+    const report = await supervisor.round();
+    await host?.round(report);
+    return report;
+  };
+  const loop = startRounds(() => serial.run('supervisor', round), reconnector, () => config.checkIntervalMs, logger);
   const onHangup = () => void reload();
   process.on('SIGHUP', onHangup);
   await rewatch();
   await stopSignal;
   process.off('SIGHUP', onHangup);
   await watcher?.close();
-  logger.info('manager stopping; the active side of every unit keeps running');
+  logger.info(host ? 'manager stopping; the lease is given up and the units that follow it stop' : 'manager stopping; the active side of every unit keeps running');
   loop.stop();
+  // The lease is given up with the units stopped first, so another host takes over at once.
+  standbyMirror?.stop();
+  await host?.stop();
   await reconnector.stop();
+  // A drill under way puts its unit back and answers its CLI before the socket closes.
+  await drills.stop();
   await closeServer(server);
   await observability.close();
   unsubscribe();

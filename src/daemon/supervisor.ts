@@ -2,10 +2,12 @@ import type { Clock } from '../core/clock.js';
 import { unitConfig, type CompiledConfig } from '../core/config-types.js';
 import { errorMessage } from '../core/errors.js';
 import { effectsOf, isTransitional, transition, type Effect, type StateKind, type UnitEvent, type UnitPolicy, type UnitRecord } from '../core/failover.js';
-import { reportOf, unitReport } from '../core/health.js';
+import { reportOf, standbyReport, unitReport } from '../core/health.js';
+import { RedundancyError } from '../core/errors.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
-import type { HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
+import type { DrillVerifier } from '../core/drill.js';
+import type { DrillSummary, HealthReport, HostReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -24,7 +26,30 @@ export interface SupervisorDeps {
   pauses?: () => Pauses;
   /** Told of every change of state and every report, for notifications and metrics. */
   observer?: SupervisorObserver;
+  /** Multi-host: whether this host may act on a unit now (it holds the lease). */
+  host?: HostGate;
+  /** The last drill of each unit, shown in the report. */
+  drills?: () => Record<UnitId, DrillSummary>;
 }
+
+/** What the supervisor asks of the lease: a unit that follows it runs only while this host acts. */
+export interface HostGate {
+  follows(id: UnitId): boolean;
+  /** Judged at the moment of asking, on the monotonic clock: a process that was frozen refuses at once. */
+  acting(): boolean;
+  /** The epoch this host acts under, or the last it held. */
+  epoch(): number | undefined;
+  /** The manager's `host` line of the report. */
+  report?(): HostReport;
+  /**
+   * Whether a standby stops the unit here. A unit that runs elsewhere (a GitHub workflow, a Netlify
+   * function) is the same one for every host: a standby leaves it alone, only the active host acts on it.
+   */
+  parks(id: UnitId): boolean;
+}
+
+/** What a standby runs to keep a unit ready and not running: the primary stopped, the twin parked. */
+const parkEffects: Effect[] = [{ type: 'stop-primary' }, { type: 'stop-twin' }];
 
 export interface SupervisorObserver {
   transition?(id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent): void;
@@ -74,6 +99,13 @@ export class Supervisor {
     for (const id of orphans) this.records.set(id, loaded.units[id]!);
     await this.save();
     await this.eachUnit((d) => this.reconcile(d));
+    // A drill's runner died with the last manager: nobody verifies the twin now, so the unit goes back.
+    await this.eachUnit(async (d) => {
+      const state = this.records.get(d.unit.id)!.state;
+      if ((state.kind === 'backup' || state.kind === 'failing-over') && state.drill) {
+        await this.apply(d, { type: 'drill-failback', reason: 'drill interrupted by a manager restart; back to the primary' });
+      }
+    });
     for (const kind of kinds) kind.settle?.();
   }
 
@@ -137,6 +169,7 @@ export class Supervisor {
     await Promise.all(this.kinds.map((k) => k.refresh(false)));
     let cursorsMoved = false;
     await this.eachUnit(async (d) => {
+      if (this.standingBy(d.unit.id)) return this.reconcile(d);
       const record = this.records.get(d.unit.id)!;
       const { events, cursor } = await d.observe(record, this.deps.clock.now());
       if (cursor !== undefined && cursor !== record.cursor) {
@@ -156,15 +189,49 @@ export class Supervisor {
 
   /** `failover <unit>` / `failback <unit>`: the same transitions as the automatic ones. */
   async manual(id: UnitId, action: 'failover' | 'failback'): Promise<UnitRecord> {
+    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
+    return this.operate(id, event);
+  }
+
+  /** A drill's switch (`drill-failover`, `drill-failback`): the same queue and effects as any transition; throws when illegal. */
+  drillSwitch(id: UnitId, event: Extract<UnitEvent, { type: 'drill-failover' | 'drill-failback' }>): Promise<UnitRecord> {
+    return this.operate(id, event);
+  }
+
+  /** An operator's event: queued with the unit's others, and an illegal one throws to the caller. */
+  private async operate(id: UnitId, event: UnitEvent): Promise<UnitRecord> {
     const d = this.drivers.get(id);
     if (!d) throw new Error(`unknown unit ${id}`);
-    const event: UnitEvent = action === 'failover' ? { type: 'manual-failover', reason: 'manual failover' } : { type: 'manual-failback' };
     await this.queue.run(id, () => this.apply(d, event, true));
     return this.records.get(id)!;
   }
 
+  drillVerifier(id: UnitId): DrillVerifier | undefined {
+    return this.drivers.get(id)?.drill;
+  }
+
   report(): HealthReport {
     return this.lastReport ?? this.buildReport();
+  }
+
+  /**
+   * This host now leads: every unit that follows the lease goes to the side its state names, the
+   * primary started even where PM2 keeps it registered stopped.
+   */
+  async activate(): Promise<void> {
+    await this.eachUnit(async (d) => {
+      if (!this.deps.host?.follows(d.unit.id)) return;
+      const record = this.records.get(d.unit.id)!;
+      const wanted = record.state.kind === 'primary' ? effectsOf({ kind: 'probing', since: 0, okCount: 0, started: false }, d.policy.overlap) : effectsOf(record.state, d.policy.overlap);
+      await this.runEffects(d, wanted.filter((e) => d.needed(e, record)));
+    });
+    this.writeReport();
+  }
+
+  /** This host no longer may act: every unit that follows the lease is stopped, whatever its state. */
+  async park(): Promise<void> {
+    await Promise.all([...this.drivers.values()].filter((d) => this.deps.host?.follows(d.unit.id)).map((d) => this.parkUnit(d)));
+    this.writeReport();
   }
 
   /** Writes the report now (something it shows changed outside a round: a pause). */
@@ -194,6 +261,11 @@ export class Supervisor {
 
   private async apply(d: UnitDriver, event: UnitEvent, rethrow = false): Promise<void> {
     const id = d.unit.id;
+    if (this.standingBy(id)) {
+      // A standby's units are parked: what they show is not the active host's business.
+      if (rethrow) throw new RedundancyError('USAGE', `${id}: this host is a standby (epoch ${this.deps.host?.epoch() ?? 'none'}); act on the active host, or \`redundancy host promote\` here`);
+      return;
+    }
     const before = this.records.get(id)!;
     const now = this.deps.clock.now();
     let t;
@@ -223,15 +295,32 @@ export class Supervisor {
 
   /** Brings the world in line with the unit's state; completes a transitional state whose effects all succeed. */
   private async reconcile(d: UnitDriver): Promise<void> {
+    if (this.standingBy(d.unit.id)) return this.parkUnit(d);
     const record = this.records.get(d.unit.id)!;
     const effects = effectsOf(record.state, d.policy.overlap).filter((e) => d.needed(e, record));
     if (effects.length > 0 && !(await this.runEffects(d, effects))) return;
     if (isTransitional(record.state)) await this.apply(d, { type: 'effects-done' });
   }
 
+  private standingBy(id: UnitId): boolean {
+    const host = this.deps.host;
+    return host !== undefined && host.follows(id) && !host.acting();
+  }
+
+  private async parkUnit(d: UnitDriver): Promise<void> {
+    if (!this.deps.host?.parks(d.unit.id)) return;
+    const record = this.records.get(d.unit.id)!;
+    await this.runEffects(d, parkEffects.filter((e) => d.needed(e, record)));
+  }
+
   private async runEffects(d: UnitDriver, effects: Effect[]): Promise<boolean> {
     const log = this.deps.logger.child({ unit: d.unit.id });
     for (const effect of effects) {
+      // The fencing token is checked before every effect that starts something: a host that lost the lease does nothing.
+      if (!effect.type.startsWith('stop-') && this.standingBy(d.unit.id)) {
+        log.warn({ effect: effect.type, epoch: this.deps.host?.epoch() ?? null }, 'effect refused: this host does not hold the lease (stale epoch)');
+        return false;
+      }
       try {
         const outcome = await d.run(effect, this.records.get(d.unit.id)!);
         if (outcome === 'pending') {
@@ -254,7 +343,9 @@ export class Supervisor {
   private buildReport(): HealthReport {
     const now = this.deps.clock.now();
     const units = [...this.drivers.values()].map((d) => this.unitReportOf(d, now));
-    const report = reportOf(units, this.deps.manager, now);
+    const host = this.deps.host?.report?.();
+    const drills = this.deps.drills?.();
+    const report = { ...reportOf(units, host ? { ...this.deps.manager, host } : this.deps.manager, now), ...(drills && Object.keys(drills).length > 0 && { drills }) };
     const kinds = Object.fromEntries(this.kinds.flatMap((k) => {
       const summary = k.summary?.();
       return summary ? [[k.kind, summary]] : [];
@@ -267,10 +358,11 @@ export class Supervisor {
     const record = this.records.get(d.unit.id)!;
     const sides = d.sides(record, now);
     const pause = activePause(this.deps.pauses?.() ?? noPauses, d.unit.id, now);
-    const key = JSON.stringify(pause ? { sides, pause } : sides);
+    const key = JSON.stringify({ sides, pause, standby: this.standingBy(d.unit.id) });
     const kept = this.reported.get(d.unit.id);
     if (kept && kept.record === record && kept.key === key) return kept.report;
-    const line = unitReport({ unit: d.unit, record, ...sides });
+    const full = unitReport({ unit: d.unit, record, policy: d.policy, ...sides });
+    const line = this.standingBy(d.unit.id) ? standbyReport(full) : full;
     const report = pause ? { ...line, paused: { since: new Date(pause.since).toISOString(), until: pause.until === null ? null : new Date(pause.until).toISOString() } } : line;
     this.reported.set(d.unit.id, { record, key, report });
     return report;

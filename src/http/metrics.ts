@@ -36,6 +36,7 @@ export class ManagerMetrics {
   private readonly reloadOk: Gauge;
   private readonly reloadAt: Gauge;
   private leader: Gauge<'host'> | undefined;
+  private epoch: Gauge | undefined;
   private readonly notificationsSeen = new Map<string, number>();
 
   constructor(opts: ManagerMetricsOptions = {}) {
@@ -68,6 +69,8 @@ export class ManagerMetrics {
    */
   update(report: HealthReport): void {
     this.units.update(report.units);
+    const host = report.manager.host;
+    if (host) this.setLeader(host.name, host.role === 'active', host.epoch);
   }
 
   /** `reason` is free text (a transition's reason) or a label value; see `failoverReason` for the mapping. */
@@ -107,9 +110,12 @@ export class ManagerMetrics {
   }
 
   /** Multi-host: the family appears on the first call (a single host shows none); a new host name replaces the old series. */
-  setLeader(host: string, isLeader: boolean): void {
+  setLeader(host: string, isLeader: boolean, epoch: number | null = null): void {
     this.leader ??= new Gauge({ name: 'redundancy_leader', help: 'Multi-host: 1 while this host holds the lease.', labelNames: ['host'], registers: [this.registry] });
     this.leader.reset();
     this.leader.set({ host }, isLeader ? 1 : 0);
+    if (epoch === null) return;
+    this.epoch ??= new Gauge({ name: 'redundancy_lease_epoch', help: 'Multi-host: the fencing token (leader key creation revision) this host acts under, or last held.', registers: [this.registry] });
+    this.epoch.set(epoch);
   }
 }

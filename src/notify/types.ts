@@ -24,6 +24,8 @@ export interface NotificationEvent {
   /** ISO-8601. */
   at: string;
   host: string;
+  /** Multi-host: the fencing token the sending host acted under (its last one on a standby). */
+  epoch?: number;
 }
 
 export interface WebhookChannelConfig {

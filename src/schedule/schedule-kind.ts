@@ -8,7 +8,7 @@ import type { UnitKind } from '../core/types.js';
 import type { Ledger } from '../store/ledger.js';
 import type { Logger } from '../store/logger.js';
 import { runRecorded } from './run-wrapper.js';
-import { ScheduledUnitDriver, type ScheduledUnitSpec, type ScheduleTiming, type TwinRunner } from './schedule-unit.js';
+import { ScheduledUnitDriver, type RunOutcome, type ScheduledUnitSpec, type ScheduleTiming, type TwinRunner } from './schedule-unit.js';
 
 export interface ScheduleRuntimeOptions {
   kind: Extract<UnitKind, 'cron' | 'script'>;
@@ -105,16 +105,26 @@ export class ScheduleRuntime implements KindRuntime, TwinRunner {
     return this.runs.has(unitId);
   }
 
-  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): void {
+  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): Promise<RunOutcome> | undefined {
     const { logger, dryRun } = this.opts;
-    if (this.runs.has(spec.unit.id)) return;
-    if (dryRun) return dryRun(`would run ${spec.unit.id} (${side}: ${reason})`);
+    if (this.runs.has(spec.unit.id)) return undefined;
+    if (dryRun) {
+      dryRun(`would run ${spec.unit.id} (${side}: ${reason})`);
+      return undefined;
+    }
     logger.info({ unit: spec.unit.id, side, reason }, 'run starts');
     const run = (this.opts.runJob ?? this.runRecordedJob)(spec, side)
-      .then((outcome) => logger.info({ unit: spec.unit.id, side, exitCode: outcome.exitCode, durationMs: outcome.durationMs }, 'run ended'))
-      .catch((error: unknown) => logger.error({ unit: spec.unit.id, err: errorMessage(error) }, 'run failed to start'))
+      .then((outcome) => {
+        logger.info({ unit: spec.unit.id, side, exitCode: outcome.exitCode, durationMs: outcome.durationMs }, 'run ended');
+        return outcome;
+      })
+      .catch((error: unknown): RunOutcome => {
+        logger.error({ unit: spec.unit.id, err: errorMessage(error) }, 'run failed to start');
+        return { exitCode: -1, durationMs: 0, error: errorMessage(error) };
+      })
       .finally(() => this.runs.delete(spec.unit.id));
     this.runs.set(spec.unit.id, run);
+    return run;
   }
 
   private readonly runRecordedJob = (spec: ScheduledUnitSpec, side: 'primary' | 'twin') =>

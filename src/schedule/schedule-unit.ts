@@ -8,6 +8,7 @@ import { nextSlot, slotsBetween } from '../core/schedule/slots.js';
 import type { RunsReport } from '../core/report-types.js';
 import type { UnitBase } from '../core/types.js';
 import type { Ledger, LedgerEvent } from '../store/ledger.js';
+import type { DrillVerifier, SideVerdict } from '../core/drill.js';
 
 /** A schedule in a zone; `tz` undefined is the zone the cron daemon runs in (this process's). */
 export interface ZonedSchedule {
@@ -41,9 +42,17 @@ export interface ScheduleTiming {
   maxRuntimeMs: number;
 }
 
+/** How one run the manager started ended; `error` when it could not start. */
+export interface RunOutcome {
+  exitCode: number;
+  durationMs: number;
+  error?: string;
+}
+
 /** What the runtime does for a unit's twin: runs it, and knows whether one is under way. */
 export interface TwinRunner {
-  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): void;
+  /** Undefined when it did not start: a run of the unit is under way, or a dry run. */
+  runNow(spec: ScheduledUnitSpec, side: 'primary' | 'twin', reason: string): Promise<RunOutcome> | undefined;
   running(unitId: string): boolean;
   /** A twin schedule was turned on or off: the timer looks again. */
   rearm(): void;
@@ -76,6 +85,13 @@ export class ScheduledUnitDriver implements UnitDriver {
   private trialRunFor: number | undefined;
   private readonly warned = new Set<string>();
   private shownNext: { value: number | undefined } | undefined;
+  /** The drill's twin run, by the drill step that asked for it: one run a drill. */
+  private drillRun: { since: number; outcome?: RunOutcome & { endedAt: number } } | undefined;
+  readonly drill: DrillVerifier = {
+    // A run under way would overlap the drill's twin run: wait for it to end.
+    twinNotReady: () => (this.runner.running(this.unit.id) || this.inFlight('primary') ? 'a run of the unit is under way' : undefined),
+    verify: (side, since) => this.verifyDrill(side, since),
+  };
 
   constructor(
     readonly spec: ScheduledUnitSpec,
@@ -196,6 +212,26 @@ export class ScheduledUnitDriver implements UnitDriver {
 
   rebuild(now: number): UnitRecord {
     return initialRecord(this.unit.id, now);
+  }
+
+  /**
+   * The twin of a scheduled unit serves when one run of it, started now outside its schedule,
+   * exits 0. The primary serves once its gate is open again: its next slot runs it.
+   */
+  private async verifyDrill(side: 'primary' | 'twin', since: number): Promise<SideVerdict> {
+    if (side === 'primary') return { state: 'ok', reason: 'gate open: the primary runs at its next slot' };
+    if (this.drillRun?.since !== since) {
+      const run = this.runner.runNow(this.spec, 'twin', 'drill');
+      if (!run) return { state: 'waiting', reason: 'a run of the unit is under way' };
+      const started = { since } as NonNullable<typeof this.drillRun>;
+      this.drillRun = started;
+      void run.then((outcome) => (started.outcome = { ...outcome, endedAt: this.clockNow() }));
+    }
+    const outcome = this.drillRun.outcome;
+    if (!outcome) return { state: 'waiting', reason: `${this.spec.twin.name} running` };
+    if (outcome.error !== undefined) return { state: 'failed', reason: `${this.spec.twin.name} did not start: ${outcome.error}` };
+    if (outcome.exitCode !== 0) return { state: 'failed', reason: `${this.spec.twin.name} run exited ${outcome.exitCode} after ${outcome.durationMs}ms` };
+    return { state: 'ok', reason: `${this.spec.twin.name} ran once and exited 0 in ${outcome.durationMs}ms`, at: outcome.endedAt };
   }
 
   /** Slots due for judging: computed only once the next one has passed its grace, so a quiet unit costs nothing. */

@@ -14,6 +14,8 @@ export interface LedgerOptions {
   maxBytes?: number;
   /** Rotated files kept per unit, besides the current one. @default 3 */
   keep?: number;
+  /** The fencing token every line carries when hosts are configured (undefined: none). */
+  epoch?: () => number | undefined;
 }
 
 export interface LedgerRead {
@@ -43,6 +45,33 @@ function ioError(file: string, what: string, cause: unknown): RedundancyError {
 }
 
 /**
+ * Appends `text` (one line) to `file` in a single write(2) on an O_APPEND descriptor, so writers in
+ * many processes never interleave; makes the directory on first use. Resolves with the file's size after.
+ */
+export async function appendWholeLine(file: string, text: string): Promise<fs.Stats> {
+  const line = Buffer.from(text);
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, 'a').catch(async (error: unknown) => {
+      if (!isMissing(error)) throw error;
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      return fsp.open(file, 'a');
+    });
+  } catch (error) {
+    throw ioError(file, 'append failed', error);
+  }
+  try {
+    const { bytesWritten } = await handle.write(line);
+    if (bytesWritten !== line.length) throw new Error(`short write, ${bytesWritten} of ${line.length} bytes`);
+    return await handle.stat();
+  } catch (error) {
+    throw ioError(file, 'append failed', error);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The run ledger: one append-only JSON-lines file per unit. Each append opens the file with
  * O_APPEND and writes its whole line in one write(2), so writers in many processes never
  * interleave. Rotation renames the file to a unique name `<file>.<ms>-<pid>-<n>` (no shifting of
@@ -58,6 +87,14 @@ export class Ledger {
     this.dir = opts.dir;
     this.maxBytes = opts.maxBytes ?? 1024 * 1024;
     this.keep = opts.keep ?? 3;
+    this.epoch = opts.epoch;
+  }
+
+  private readonly epoch: (() => number | undefined) | undefined;
+
+  private lineOf(event: LedgerEvent): Buffer {
+    const epoch = this.epoch?.();
+    return Buffer.from(`${JSON.stringify(epoch === undefined || event.epoch !== undefined ? event : { ...event, epoch })}\n`);
   }
 
   fileFor(unit: string): string {
@@ -67,27 +104,7 @@ export class Ledger {
   /** Appends one line; rejects with IO when the line could not be written (or rotation failed after it). */
   async append(event: LedgerEvent): Promise<void> {
     const file = this.fileFor(event.unit);
-    const line = Buffer.from(`${JSON.stringify(event)}\n`);
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(file, 'a').catch(async (error: unknown) => {
-        if (!isMissing(error)) throw error;
-        await fsp.mkdir(this.dir, { recursive: true });
-        return fsp.open(file, 'a');
-      });
-    } catch (error) {
-      throw ioError(file, 'append failed', error);
-    }
-    let stat: fs.Stats;
-    try {
-      const { bytesWritten } = await handle.write(line);
-      if (bytesWritten !== line.length) throw new Error(`short write, ${bytesWritten} of ${line.length} bytes`);
-      stat = await handle.stat();
-    } catch (error) {
-      throw ioError(file, 'append failed', error);
-    } finally {
-      await handle.close();
-    }
+    const stat = await appendWholeLine(file, this.lineOf(event).toString());
     if (stat.size < this.maxBytes) return;
     try {
       await this.rotate(file, stat);
@@ -99,7 +116,7 @@ export class Ledger {
   /** Same as `append`, for a signal handler or an exit path that cannot wait. */
   appendSync(event: LedgerEvent): void {
     const file = this.fileFor(event.unit);
-    const line = Buffer.from(`${JSON.stringify(event)}\n`);
+    const line = this.lineOf(event);
     let fd: number;
     try {
       try {

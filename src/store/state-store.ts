@@ -17,6 +17,8 @@ export interface StateStoreOptions<U> {
   validateUnit: (raw: unknown) => U | undefined;
   /** Gets every load warning and failed background rewrite, at warn level. */
   logger?: Logger;
+  /** Saved beside the units in every write (multi-host: this host's role and epoch). */
+  extra?: () => Record<string, unknown> | undefined;
 }
 
 export interface LoadedState<U> {
@@ -59,7 +61,10 @@ export class StateStore<U> {
     this.file = opts.file;
     this.validateUnit = opts.validateUnit;
     this.logger = opts.logger;
+    this.extra = opts.extra;
   }
+
+  private readonly extra: (() => Record<string, unknown> | undefined) | undefined;
 
   /** Reads the state. A missing file is an empty state; an unreadable one is quarantined and reported. */
   async load(now: number): Promise<LoadedState<U>> {
@@ -127,7 +132,7 @@ export class StateStore<U> {
   }
 
   private serialise(units: Record<string, U>): string {
-    return `${JSON.stringify({ version: STATE_VERSION, savedAt: new Date().toISOString(), units })}\n`;
+    return `${JSON.stringify({ version: STATE_VERSION, savedAt: new Date().toISOString(), ...this.extra?.(), units })}\n`;
   }
 
   private enqueue(text: string): Promise<void> {

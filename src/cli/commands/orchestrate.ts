@@ -1,6 +1,5 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import { defaultsLabel } from '../../core/config.js';
 import type { OrchestrateConfig } from '../../core/config-orchestrate.js';
 import { errorMessage, ExitCode, RedundancyError } from '../../core/errors.js';
@@ -16,6 +15,7 @@ import { planText, preflightText, resultOf, stagesWith, summaryText, type Orches
 import { runPlan } from '../../orchestrate/runner.js';
 import { ledgerDir, runnableUnits, sideReader } from '../../orchestrate/units.js';
 import type { Context } from '../context.js';
+import { confirm } from '../confirm.js';
 
 export interface OrchestrateOptions {
   dryRun?: boolean;
@@ -137,23 +137,3 @@ async function writeRunLog(logsDir: string, startedAt: number, result: Orchestra
     ctx.logger.warn({ logsDir, err: errorMessage(error) }, 'orchestrate run log not written');
   }
 }
-
-function confirm(question: string, out: NodeJS.WritableStream): Promise<boolean> {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: out, terminal: true });
-    let answered = false;
-    const done = (yes: boolean) => {
-      if (answered) return;
-      answered = true;
-      rl.close();
-      resolve(yes);
-    };
-    rl.on('SIGINT', () => {
-      out.write('\n');
-      done(false);
-    });
-    rl.on('close', () => done(false));
-    rl.question(question, (answer) => done(/^y(es)?$/i.test(answer.trim())));
-  });
-}
-

@@ -16,6 +16,8 @@ import { readJsonFile } from '../../store/atomic-file.js';
 import { defaultConfigCache } from '../../store/config-cache.js';
 import { Ledger } from '../../store/ledger.js';
 import type { GlobalOptions } from '../context.js';
+import { monotonicClock } from '../../core/clock.js';
+import { heartbeatActing, heartbeatFile, readHeartbeat } from '../../hosts/heartbeat.js';
 
 export interface RunOptions {
   twin?: boolean;
@@ -46,16 +48,22 @@ export async function runCommand(global: GlobalOptions, unitId: string, command:
   const unit = found;
   const side = opts.twin ? 'twin' : 'primary';
   // `--twin` is a run by hand, which always runs; the primary fails open.
-  const gate: GateDecision = broken
+  // Multi-host: only the host whose manager holds the lease runs the unit (no failing open: the other host would run it too).
+  const beat = config.host ? readHeartbeat(heartbeatFile(config.stateDir)) : undefined;
+  const follows = config.host !== undefined && (config.host.units === 'all' || config.host.units.includes(unitId));
+  const gate: GateDecision = follows && opts.twin !== true && !heartbeatActing(beat, monotonicClock.now())
+    ? { run: false, reason: `this host (${config.host!.name}) does not hold the lease${beat?.epoch != null ? ` (last epoch ${beat.epoch})` : ''}: the active host runs it` }
+    : broken
     ? { run: true, reason: `${broken}: ${side === 'primary' ? 'failing open' : 'run by hand'}` }
     : await readGate(config, unitId, side, opts.twin === true);
   // Under cron, anything on stderr is mailed every run: the ledger says it; a person at a terminal is told too.
   const tell = (line: string) => process.stderr.isTTY && warn(`redundancy: ${unitId}: ${line}`);
   if (gate.run && gate.reason) tell(gate.reason);
-  const ledger = new Ledger({ dir: ledgerDir(config) });
+  const epoch = beat?.epoch ?? undefined;
+  const ledger = new Ledger({ dir: ledgerDir(config), ...(epoch !== undefined && { epoch: () => epoch }) });
   const now = Date.now();
   const slot = unit?.kind === 'cron' ? slotOf(unit, now, config.schedules.graceMs) : null;
-  const host = hostname();
+  const host = config.host?.name ?? hostname();
   if (unit?.kind === 'script' && !gate.run && gate.reason === 'unit is on its twin') {
     // On demand, the twin takes the call: the script runs through its backup wrapper.
     const plan = planScriptTwins(config, [unit])[0]!;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { drillDefaults, drillFlag } from '../../core/drill.js';
 import { statusExitCode } from '../../core/health.js';
 import type { HealthReport } from '../../core/report-types.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
@@ -41,9 +42,15 @@ async function printStatus(ctx: Context): Promise<number> {
   const stale = managerUp
     ? {}
     : { stale: true, ageMs: Math.max(0, now - Date.parse(report.generatedAt)), units: report.units.map((u) => ({ ...u, stale: true, ageMs: unitAgeMs(report, u, now) })) };
+  const maxAge = ctx.config.drills?.maxAgeMs ?? drillDefaults.maxAgeMs;
+  // Flags only: a unit due for a drill is not unhealthy, so the exit code does not change.
+  const drillFlags = Object.fromEntries(report.units.flatMap((u) => {
+    const flag = drillFlag(report.drills?.[u.id], now, maxAge);
+    return flag ? [[u.id, flag]] : [];
+  }));
   ctx.result(
-    { ...report, manager: { ...report.manager, running: managerUp }, ...stale, ...(ctx.configError && { configError: ctx.configError }) },
-    `${configLine}${formatStatus(report, managerUp, now)}`,
+    { ...report, manager: { ...report.manager, running: managerUp }, ...stale, drillFlags, ...(ctx.configError && { configError: ctx.configError }) },
+    `${configLine}${formatStatus(report, managerUp, now, maxAge)}`,
   );
   return statusExitCode(report, managerUp);
 }

@@ -6,7 +6,9 @@ import { recordFromLiveView } from '../../core/live-record.js';
 import type { ProcessManager, Probe } from '../../core/ports.js';
 import type { Pm2AppSpec, Pm2Unit, ProcessView, Sample, UnitId } from '../../core/types.js';
 import type { Logger } from '../../store/logger.js';
+import type { DrillVerifier } from '../../core/drill.js';
 import { observePrimary, observeTwin, type PrimaryMemory } from './observe.js';
+import { pm2DrillVerifier } from './pm2-drill.js';
 import type { TwinDriver } from './twin-driver.js';
 import { primaryAsStarted, type TwinPlan } from './twin-plan.js';
 
@@ -43,7 +45,7 @@ export class Pm2Runtime implements KindRuntime {
   private lastListSize = 0;
 
   constructor(private readonly opts: Pm2RuntimeOptions) {
-    this.drivers = opts.units.map((spec) => new Pm2UnitDriver(spec, opts.pm, opts.logger));
+    this.drivers = opts.units.map((spec) => new Pm2UnitDriver(spec, opts.pm, opts.logger, () => opts.clock.now()));
     for (const d of this.drivers) this.byName.set(d.unit.name, d);
   }
 
@@ -90,6 +92,7 @@ export class Pm2Runtime implements KindRuntime {
 export class Pm2UnitDriver implements UnitDriver {
   readonly unit: Pm2Unit;
   readonly policy: UnitPolicy;
+  readonly drill: DrillVerifier;
   memory: PrimaryMemory = { exitsSinceRound: 0 };
   /** The primary's app as the manager starts it (see `primaryAsStarted`). */
   private readonly primaryApp: Pm2AppSpec;
@@ -101,10 +104,13 @@ export class Pm2UnitDriver implements UnitDriver {
     readonly spec: Pm2UnitSpec,
     private readonly pm: ProcessManager,
     private readonly logger: Logger,
+    now: () => number,
   ) {
     this.unit = spec.unit;
     this.policy = spec.policy;
     this.primaryApp = primaryAsStarted(spec.unit.app);
+    const twin = { name: spec.twin.twin.name, driver: spec.driver };
+    this.drill = pm2DrillVerifier({ pm, primary: spec.unit.name, twin, ...(spec.probe && { probe: spec.probe }), stableMs: spec.policy.startGraceMs, now });
   }
 
   async observe(record: UnitRecord, now: number): Promise<Observation> {
