@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { splitArgs } from '../../src/kinds/pm2/app-options.js';
 import { loadEcosystem, normalizeEcosystem } from '../../src/kinds/pm2/ecosystem.js';
-import { specFromPm2Entry, type Pm2Entry } from '../../src/kinds/pm2/live-inventory.js';
+import { specFromPm2Entry, type Pm2Entry } from '../../src/kinds/pm2/pm2-entry.js';
 import type { Pm2AppSpec } from '../../src/core/types.js';
 import { anything, applyEdits, fuzzParams, junk, looseRecord, mostly, runs, textEdits, typedOrResult, typedOrResultAsync } from './fuzz-helpers.js';
 

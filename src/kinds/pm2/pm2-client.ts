@@ -8,7 +8,7 @@ import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js'
 import { twinToEcosystemApp } from './app-options.js';
 import { Generations } from './generations.js';
 import { LaunchBatch } from './launch-batch.js';
-import { type Pm2Entry, specFromPm2Entry } from './live-inventory.js';
+import { type Pm2Entry, specFromPm2Entry } from './pm2-entry.js';
 import { ProcessTable } from './process-table.js';
 import { stopForGood } from './settled-stop.js';
 
