@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { freePorts, waitForAllAnswers, whoAnswers } from '../lib/http.js';
 import { readManagerLog } from '../lib/manager-log.js';
 import { isolatedPm2 } from '../lib/pm2-home.js';
-import { ecosystemText, fixtures, makeProject, managerReport, startManager } from '../lib/project.js';
+import { ecosystemText, fixtures, makeProject, startManager } from '../lib/project.js';
 import { median, round, summary } from '../lib/stats.js';
-import { now, sleep, waitUntil } from '../lib/time.js';
-import { failoverConfig } from './twin-failover.js';
+import { now, sleep } from '../lib/time.js';
+import { failoverConfig, waitForUnitsReady } from './twin-failover.js';
 
 /** How many units fail at once (the crash storm of issue 12). */
 export const massUnits = 50;
@@ -96,13 +96,7 @@ export function massFailoverScenario(mode) {
         await project.write('redundancy.config.yaml', failoverConfig(units, mode));
         const setupStarted = now();
         const manager = startManager(project, pm2.env);
-        await waitUntil(
-          async () => {
-            const report = await managerReport(project);
-            return report?.summary.healthy === massUnits && report.units.every((u) => u.twin.status === (cold ? 'stopped' : 'warm'));
-          },
-          { timeoutMs: 120_000, intervalMs: 250, what: `${massUnits} healthy primaries with their twins ${cold ? 'registered stopped' : 'parked'}` },
-        );
+        await waitForUnitsReady(project, massUnits, mode, 120_000);
         const setupMs = now() - setupStarted;
         await sleep(1_500);
         await Promise.all(units.map((u) => writeFile(project.path(`die-${u.name}`), '')));

@@ -8,6 +8,18 @@ import { median, summary } from '../lib/stats.js';
 import { sleep, waitUntil } from '../lib/time.js';
 
 /** What the manager runs with; the README quotes it. */
+/** Until the manager reports `count` healthy primaries, each with its twin registered stopped (cold) or parked (warm). */
+export function waitForUnitsReady(project, count, mode, timeoutMs) {
+  const cold = mode === 'cold';
+  return waitUntil(
+    async () => {
+      const report = await managerReport(project);
+      return report?.summary.healthy === count && report.units.every((u) => u.twin.status === (cold ? 'stopped' : 'warm'));
+    },
+    { timeoutMs, intervalMs: 250, what: `${count} healthy primaries with their twins ${cold ? 'registered stopped' : 'parked'}` },
+  );
+}
+
 export const failoverConfig = (units, mode = 'cold') =>
   [
     `twin: { mode: ${mode} }`,
@@ -69,13 +81,7 @@ export function failoverScenario(mode) {
     await project.write('redundancy.config.yaml', failoverConfig(units, mode));
 
     const manager = startManager(project, pm2.env);
-    await waitUntil(
-      async () => {
-        const report = await managerReport(project);
-        return report?.summary.healthy === count && report.units.every((u) => u.twin.status === (cold ? 'stopped' : 'warm'));
-      },
-      { timeoutMs: 60_000, intervalMs: 250, what: `${count} healthy primaries with their twins ${cold ? 'registered stopped' : 'parked'}` },
-    );
+    await waitForUnitsReady(project, count, mode, 60_000);
 
     const trials = [];
     for (let i = 0; i < count; i++) {

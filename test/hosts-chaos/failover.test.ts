@@ -5,7 +5,7 @@ import { etcdInstalled, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { HostObserver, now, summary, type Figures } from '../helpers/host-observer.js';
 import { hostCluster, removeHosts, type TestHost } from '../helpers/hosts.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { recordFigures, repeat, settleStandby, sleep, ttlMs } from './shared.js';
+import { newScenario, recordFigures, repeat, settleStandby, sleep, ttlMs } from './shared.js';
 
 /**
  * Two hosts and a three-member etcd, an observer asking both apps every 25 ms. Each scenario runs
@@ -31,11 +31,7 @@ describe.skipIf(!etcdInstalled)('hosts under faults', () => {
     await etcd?.close();
   }, 120_000);
 
-  const scenario = (name: string): Figures => {
-    const f: Figures = { scenario: name, runs: 0, splitBrainMs: [], takeoverMs: [], unitsLost: [] };
-    figures.push(f);
-    return f;
-  };
+  const scenario = (name: string): Figures => newScenario(figures, name);
 
   it('SIGKILL of the active manager: its watchdog stops the app, the standby takes over', async () => {
     const f = scenario('SIGKILL active manager');

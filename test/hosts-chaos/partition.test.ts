@@ -4,7 +4,7 @@ import { HostObserver, now, summary, type Figures } from '../helpers/host-observ
 import { hostCluster, removeHosts, type TestHost } from '../helpers/hosts.js';
 import { netLab, type NetLab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { hostLogs, recordFigures, repeat, settleStandby, sleep, ttlMs } from './shared.js';
+import { hostLogs, newScenario, recordFigures, repeat, settleStandby, sleep, ttlMs } from './shared.js';
 
 /**
  * A real network partition: each host (manager, PM2 daemon, app, etcd member) in its own network
@@ -45,8 +45,7 @@ describe.skipIf(typeof lab === 'string')('network partition of the active host',
   }, 120_000);
 
   it('the cut host fences itself before the other side takes over; healed, it rejoins as standby', async () => {
-    const f: Figures = { scenario: 'partition of the active host (netns)', runs: 0, splitBrainMs: [], takeoverMs: [], unitsLost: [] };
-    figures.push(f);
+    const f = newScenario(figures, 'partition of the active host (netns)');
     for (let run = 0; run < repeat; run++) {
       const { active } = await settleStandby(hosts, observer);
       const index = hosts.indexOf(active);

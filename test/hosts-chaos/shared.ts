@@ -29,6 +29,13 @@ export async function settleStandby(hosts: readonly TestHost[], observer: HostOb
   }, { timeoutMs: 60_000, intervalMs: 250, what: 'one host active and the others standing by' });
 }
 
+/** A scenario's empty figures, already in the list `recordFigures` prints. */
+export function newScenario(figures: Figures[], name: string): Figures {
+  const f: Figures = { scenario: name, runs: 0, splitBrainMs: [], takeoverMs: [], unitsLost: [] };
+  figures.push(f);
+  return f;
+}
+
 /** Prints the figures, and appends them to HOSTS_FIGURES when set. */
 export async function recordFigures(figures: Figures[]): Promise<void> {
   const lines = figures.map(summary);
