@@ -26,7 +26,8 @@ import { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
 import { unitsOfKind, type Unit } from './inventory.js';
 import { withEffectFault } from './fault-injection.js';
-import { Supervisor, type HostGate, type SupervisorObserver } from './supervisor.js';
+import type { HostGate } from '../core/host-gate.js';
+import { Supervisor, type SupervisorObserver } from './supervisor.js';
 
 export { warmLaunch } from '../kinds/pm2/pm2-units.js';
 

@@ -7,7 +7,8 @@ import { RedundancyError } from '../core/errors.js';
 import { activePause, holdWhilePaused, noPauses, type Pauses } from '../core/pause.js';
 import type { KindRuntime, UnitDriver } from '../core/kind.js';
 import type { DrillVerifier } from '../core/drill.js';
-import type { DrillSummary, HealthReport, HostReport, ManagerReport, UnitReport } from '../core/report-types.js';
+import type { HostGate } from '../core/host-gate.js';
+import type { DrillSummary, HealthReport, ManagerReport, UnitReport } from '../core/report-types.js';
 import type { Sample, UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
 import type { ReportWriter } from '../store/report-writer.js';
@@ -30,22 +31,6 @@ export interface SupervisorDeps {
   host?: HostGate;
   /** The last drill of each unit, shown in the report. */
   drills?: () => Record<UnitId, DrillSummary>;
-}
-
-/** What the supervisor asks of the lease: a unit that follows it runs only while this host acts. */
-export interface HostGate {
-  follows(id: UnitId): boolean;
-  /** Judged at the moment of asking, on the monotonic clock: a process that was frozen refuses at once. */
-  acting(): boolean;
-  /** The epoch this host acts under, or the last it held. */
-  epoch(): number | undefined;
-  /** The manager's `host` line of the report. */
-  report?(): HostReport;
-  /**
-   * Whether a standby stops the unit here. A unit that runs elsewhere (a GitHub workflow, a Netlify
-   * function) is the same one for every host: a standby leaves it alone, only the active host acts on it.
-   */
-  parks(id: UnitId): boolean;
 }
 
 /** What a standby runs to keep a unit ready and not running: the primary stopped, the twin parked. */

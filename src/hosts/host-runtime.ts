@@ -8,7 +8,7 @@ import { errorMessage, RedundancyError } from '../core/errors.js';
 import type { HealthReport, HostReport } from '../core/report-types.js';
 import type { UnitId } from '../core/types.js';
 import type { Logger } from '../store/logger.js';
-import type { HostGate } from '../daemon/supervisor.js';
+import type { HostGate } from '../core/host-gate.js';
 import type { ElectionPort } from './election-port.js';
 import { EtcdGateway } from './etcd-gateway.js';
 import { heartbeatFile, writeHeartbeat, type Heartbeat } from './heartbeat.js';
