@@ -28,7 +28,9 @@ export function ecosystemText(apps) {
 
 /** `redundancy start --foreground` as a child; SIGTERM at cleanup (it saves state and leaves PM2 apps). */
 export function startManager(project, env) {
-  return spawnOwned(process.execPath, [cliPath, '--cwd', project.dir, 'start', '--foreground'], {
+  // Node flags for the manager alone (e.g. `--cpu-prof`, `--max-semi-space-size=1`) to measure their effect.
+  const nodeArgs = (process.env.BENCH_MANAGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawnOwned(process.execPath, [...nodeArgs, cliPath, '--cwd', project.dir, 'start', '--foreground'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
     graceMs: 15_000,

@@ -19,6 +19,8 @@ delete process.env.REDUNDANCY_WARM_STATUS;
 delete process.env.REDUNDANCY_WARM_PMX;
 
 let keepAlive: NodeJS.Timeout | undefined;
+// PM2's fork container, read now: loading the app as the main module makes it `require.main`.
+const container = require.main?.filename;
 
 function writeStatus(state: LauncherState, reason?: string): void {
   if (!statusFile) return;
@@ -55,10 +57,8 @@ function loadsAsEsm(file: string): boolean {
   }
 }
 
-/** What PM2's fork container does at boot when `pmx` is on, deferred to activation (PM2's lib/ProcessUtils.js). */
+/** What PM2's fork container does at boot when `pmx` is on (PM2's lib/ProcessUtils.js), here after the app has started. */
 function injectPm2Metrics(): void {
-  process.env.pmx = 'true';
-  const container = require.main?.filename;
   if (!container) return;
   try {
     const io = require(path.join(path.dirname(container), '..', 'modules', 'pm2-io-bpm')) as { init(conf: object): void };
@@ -77,18 +77,30 @@ function activate(): void {
   process.title = process.env.PROCESS_TITLE ?? `node ${script}`;
   // PM2 tells an app its own script here; the twin's PM2 entry names the launcher instead.
   if (process.env.pm_exec_path !== undefined) process.env.pm_exec_path = script;
-  if (pmx) injectPm2Metrics();
+  if (pmx) process.env.pmx = 'true';
   writeStatus('active');
   if (loadsAsEsm(script)) {
-    import(require('node:url').pathToFileURL(script).href).catch(fail);
+    import(require('node:url').pathToFileURL(script).href).then(afterLoad, fail);
     return;
   }
   try {
     // isMain: the app's `require.main === module` holds, as under PM2.
     (Module as unknown as { _load(request: string, parent: null, isMain: boolean): unknown })._load(script, null, true);
   } catch (error) {
-    fail(error);
+    return fail(error);
   }
+  afterLoad();
+}
+
+/**
+ * PM2's metrics module costs 25-60 ms of a busy event loop to load: right after the app, it would hold
+ * the app's first answers. Loaded once the app has been up METRICS_DELAY_MS instead; its HTTP metrics
+ * wrap `http.Server.prototype`, so servers the app made before are counted too.
+ */
+const METRICS_DELAY_MS = 1000;
+
+function afterLoad(): void {
+  if (pmx) setTimeout(injectPm2Metrics, METRICS_DELAY_MS).unref();
 }
 
 keepAlive = setInterval(() => undefined, 2 ** 30);
