@@ -91,7 +91,7 @@ describe('the netlify kind', () => {
     }, { timeoutMs: 30_000, what: 'both functions on their twins' });
     expect(onTwin.get('netlify:nightly')!.reason).toMatch(/production deploy \w+ failed: Build script returned non-zero exit code: 2/);
     expect(onTwin.get('netlify:hello')!.active).toBe('twin');
-    expect((await project.cli('status')).stdout).toMatch(/^netlify: latest production deploy \w+ error, published \w+ ready$/m);
+    expect((await project.cli('status')).stdout).toMatch(/^netlify: latest production deploy \w+ error, published \w+ ready; polls slowed to every \d+\.\d s to last the rate limit$/m);
 
     // The sync function answers from the local runner, as the backup.
     const served = await fetch(`${listen}/api/hello`);
@@ -111,6 +111,8 @@ describe('the netlify kind', () => {
       return all.get('netlify:hello')?.state === 'primary' && all.get('netlify:nightly')?.state === 'primary' ? all : undefined;
     }, { timeoutMs: 30_000, what: 'both functions back on their primaries' });
     expect((await fetch(`${listen}/api/hello`)).status).toBe(404);
+    // Polled every 200 ms, two requests a poll, against 500 a minute: paced to the budget, never refused.
+    expect(netlify.requests.filter((r) => r.status === 429)).toEqual([]);
     manager.kill('SIGTERM');
     await manager;
   }, 150_000);

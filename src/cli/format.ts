@@ -91,22 +91,26 @@ function kindLines(report: HealthReport): string[] {
 }
 
 function githubLine(report: HealthReport): string[] {
-  const github = report.kinds?.github as { unwatched?: string; apiError?: string; api?: { remaining: number | null; limit: number | null; resetAt: string | null; requests: number; notModified: number } } | undefined;
+  const github = report.kinds?.github as { unwatched?: string; apiError?: string; pollSlowedToMs?: number; api?: { remaining: number | null; limit: number | null; resetAt: string | null; requests: number; notModified: number } } | undefined;
   if (!github) return [];
   if (github.unwatched) return [`github: not watched (${github.unwatched})`];
   const api = github.api!;
   const left = api.remaining === null ? 'budget unknown yet' : `${api.remaining} of ${api.limit} requests left until ${api.resetAt ?? '?'}`;
-  return [`github: ${left}; ${api.requests} requests made, ${api.notModified} answered 304${github.apiError ? `; API error: ${github.apiError}` : ''}`];
+  return [`github: ${left}; ${api.requests} requests made, ${api.notModified} answered 304${slowed(github.pollSlowedToMs)}${github.apiError ? `; API error: ${github.apiError}` : ''}`];
 }
 
 function netlifyLine(report: HealthReport): string[] {
   type Deploy = { id: string; state: string };
-  const netlify = report.kinds?.netlify as { unwatched?: string; apiError?: string; latestDeploy?: Deploy; publishedDeploy?: Deploy } | undefined;
+  const netlify = report.kinds?.netlify as { unwatched?: string; apiError?: string; pollSlowedToMs?: number; latestDeploy?: Deploy; publishedDeploy?: Deploy } | undefined;
   if (!netlify) return [];
   if (netlify.unwatched) return [`netlify: not watched (${netlify.unwatched})`];
   const deploys = [
     netlify.latestDeploy && `latest production deploy ${netlify.latestDeploy.id} ${netlify.latestDeploy.state}`,
     netlify.publishedDeploy && `published ${netlify.publishedDeploy.id} ${netlify.publishedDeploy.state}`,
   ].filter(Boolean);
-  return [`netlify: ${deploys.join(', ') || 'not read yet'}${netlify.apiError ? `; API error: ${netlify.apiError}` : ''}`];
+  return [`netlify: ${deploys.join(', ') || 'not read yet'}${slowed(netlify.pollSlowedToMs)}${netlify.apiError ? `; API error: ${netlify.apiError}` : ''}`];
+}
+
+function slowed(pollSlowedToMs: number | undefined): string {
+  return pollSlowedToMs === undefined ? '' : `; polls slowed to every ${(pollSlowedToMs / 1000).toFixed(1)} s to last the rate limit`;
 }

@@ -46,7 +46,8 @@ export type UnitEvent =
 export type Effect =
   /** Start the primary only if PM2 no longer knows it (a fresh daemon, a `pm2 delete`): PM2 restarts a known one itself. */
   | { type: 'restore-primary' }
-  | { type: 'stop-primary' }
+  /** `park`: a standby host keeps the primary ready and not running, so a kind that can registers one it does not have yet. */
+  | { type: 'stop-primary'; park?: true }
   | { type: 'start-primary' }
   | { type: 'start-twin' }
   | { type: 'stop-twin' };

@@ -34,7 +34,7 @@ export interface SupervisorDeps {
 }
 
 /** What a standby runs to keep a unit ready and not running: the primary stopped, the twin parked. */
-const parkEffects: Effect[] = [{ type: 'stop-primary' }, { type: 'stop-twin' }];
+const parkEffects: Effect[] = [{ type: 'stop-primary', park: true }, { type: 'stop-twin' }];
 
 export interface SupervisorObserver {
   transition?(id: UnitId, from: UnitRecord, to: UnitRecord, event: UnitEvent): void;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CompiledConfig } from '../core/config-types.js';
 import type { MirrorSpec } from '../core/orchestrate-types.js';
-import { mirrorMain } from '../orchestrate/job-executor.js';
+import { mirrorMain } from '../mirror/mirror.js';
 import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
 import type { Logger } from '../store/logger.js';
 

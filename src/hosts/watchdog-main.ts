@@ -1,6 +1,7 @@
 import { monotonicClock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Pm2ProcessManager } from '../kinds/pm2/pm2-client.js';
+import { isProcessAlive } from '../store/process-alive.js';
 import { readHeartbeat } from './heartbeat.js';
 import { WatchdogLook } from './watchdog.js';
 
@@ -24,14 +25,7 @@ const watchdog = new WatchdogLook({
   clock: monotonicClock,
   self: process.pid,
   say,
-  alive: (pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  },
+  alive: isProcessAlive,
   stop: async (apps) => {
     const handle = await connect();
     await Promise.all(apps.map((app) => handle.stop(app)));

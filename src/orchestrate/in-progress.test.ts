@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../core/schedule/ledger-event.js';
-import { pidAlive, runInProgress } from './in-progress.js';
+import { isProcessAlive } from '../store/process-alive.js';
+import { runInProgress } from './in-progress.js';
 
 const event = (run: string, kind: LedgerEvent['event'], over: Partial<LedgerEvent> = {}): LedgerEvent => ({
   run, unit: 'cron:backup', side: 'primary', event: kind, at: 1, slot: null, pid: 100, exitCode: null, signal: null, durationMs: null, host: 'here', ...over,
@@ -21,7 +22,7 @@ describe('runInProgress', () => {
   });
 
   it('knows its own pid lives and a reaped one does not', () => {
-    expect(pidAlive(process.pid)).toBe(true);
-    expect(pidAlive(2 ** 22 + 12345)).toBe(false);
+    expect(isProcessAlive(process.pid)).toBe(true);
+    expect(isProcessAlive(2 ** 22 + 12345)).toBe(false);
   });
 });

@@ -15,13 +15,3 @@ export function runInProgress(events: readonly LedgerEvent[], host: string, isAl
   }
   return undefined;
 }
-
-/** True while a process with this pid exists (EPERM: it exists, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import type { LedgerEvent } from '../core/schedule/ledger-event.js';
+import { mirrorMain } from '../mirror/mirror.js';
 import { runRecorded } from '../schedule/run-wrapper.js';
 import { newRunId, type Ledger } from '../store/ledger.js';
-import { pidAlive, runInProgress } from './in-progress.js';
+import { isProcessAlive } from '../store/process-alive.js';
+import { runInProgress } from './in-progress.js';
 import type { JobResult } from './outcome.js';
 import type { PlannedJob } from './plan.js';
 import type { JobExecutor } from './runner.js';
@@ -34,8 +36,7 @@ export interface ExecutorOptions {
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-/** The compiled entry points beside this file (dist/orchestrate/...). */
-export const mirrorMain = here('./mirror/mirror-main.js');
+/** The compiled entry point beside this file (dist/orchestrate/...). */
 const prefixMain = here('./prefix-output.js');
 
 /**
@@ -51,7 +52,7 @@ export function createExecutor(opts: ExecutorOptions): JobExecutor {
     async run(job, { signal, started }): Promise<JobResult> {
       const result = (status: JobResult['status'], extra: Partial<JobResult> = {}): JobResult => ({ name: job.name, status, exitCode: null, durationMs: null, reason: null, ...extra });
       if (signal.aborted) return result('notRun', { reason: 'interrupted before it started' });
-      const running = runInProgress((await opts.ledger.read(job.ledgerId).catch(() => ({ events: [] as LedgerEvent[] }))).events, host, pidAlive);
+      const running = runInProgress((await opts.ledger.read(job.ledgerId).catch(() => ({ events: [] as LedgerEvent[] }))).events, host, isProcessAlive);
       const side = job.kind === 'unit' ? await opts.sideOf(job.unit) : 'primary';
       if (running) {
         const reason = `already running (pid ${running.pid} since ${new Date(running.at).toISOString()}): not started twice`;

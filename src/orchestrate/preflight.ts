@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { PreflightCheck } from '../core/config-orchestrate.js';
 import { errorMessage } from '../core/errors.js';
+import { rsyncMissing } from '../mirror/rsync-args.js';
 import { formatBytes } from './format-bytes.js';
 
 export interface PreflightResult {
@@ -12,9 +13,6 @@ export interface PreflightResult {
   /** What was found, also when it passed (`12.3 GB free, needs 100 MB`). */
   reason: string;
 }
-
-/** The package to install when rsync is missing, said in every message about it. */
-export const rsyncMissing = 'rsync not found on PATH: install the rsync package (Debian/Ubuntu: apt-get install rsync)';
 
 /** Runs every check (at once); the run goes on only when all pass. `rsync` is added when the plan has mirrors. */
 export async function runPreflight(checks: readonly PreflightCheck[], opts: { cwd: string; needsRsync: boolean }): Promise<PreflightResult[]> {

@@ -45,6 +45,8 @@ describe.skipIf(!etcdInstalled)('two hosts, one lease', () => {
       return r?.manager.host?.role === 'standby' && r.units[0]?.active === 'standby' ? r : undefined;
     }, { timeoutMs: 20_000, what: 'h2 standby' });
     expect(standbyReport.summary).toMatchObject({ units: 1, healthy: 1, critical: 0 });
+    // Its primary, never run on this host, is registered stopped in its PM2 (ready, not running).
+    await waitFor(async () => (await hosts[1]!.report())?.units[0]?.primary.status === 'stopped', { timeoutMs: 10_000, what: "h2's primary registered stopped" });
     expect((await hosts[1]!.project.cli('status')).exitCode).toBe(0);
     const activeReport = await hosts[0]!.report();
     expect(activeReport?.manager.host).toMatchObject({ name: 'h1', role: 'active', epoch: expect.any(Number) });

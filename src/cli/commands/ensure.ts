@@ -8,7 +8,7 @@ import { errorMessage, RedundancyError } from '../../core/errors.js';
 import type { HealthReport } from '../../core/report-types.js';
 import { askManager } from '../../daemon/control-client.js';
 import { controlSocketPath } from '../../daemon/control-socket.js';
-import { isProcessAlive } from '../../store/state-lock.js';
+import { isProcessAlive } from '../../store/process-alive.js';
 import type { Context } from '../context.js';
 
 /** Where the output of a manager started by `ensure` goes (its own log is logs/redundancy.log). */

@@ -5,7 +5,7 @@ import type { OrchestrateConfig } from '../../core/config-orchestrate.js';
 import { errorMessage, ExitCode, RedundancyError } from '../../core/errors.js';
 import { Ledger } from '../../store/ledger.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import { snapshotStamp } from '../../orchestrate/mirror/snapshots.js';
+import { snapshotStamp } from '../../mirror/snapshots.js';
 import { createExecutor, type UnitCommand } from '../../orchestrate/job-executor.js';
 import { computeOutcome } from '../../orchestrate/outcome.js';
 import { expandPlan, jobCount, selectStage } from '../../orchestrate/plan.js';

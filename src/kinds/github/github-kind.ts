@@ -1,3 +1,4 @@
+import { averagePollCost, pollWaitMs } from '../../core/api-pace.js';
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
 import { initialRecord, primaryWatched, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
@@ -51,6 +52,8 @@ export class GithubRuntime implements KindRuntime {
   readonly drivers: GithubUnitDriver[];
   private lastPoll = Number.NEGATIVE_INFINITY;
   private lastStates = Number.NEGATIVE_INFINITY;
+  private pollWait: number | undefined;
+  private pollCost: number | undefined;
   private view: RepoView = { runsByPath: new Map(), pageFloor: Number.POSITIVE_INFINITY, states: new Map(), poll: 0 };
 
   constructor(private readonly opts: GithubRuntimeOptions) {
@@ -60,8 +63,9 @@ export class GithubRuntime implements KindRuntime {
   async refresh(force: boolean): Promise<void> {
     const { api, clock, pollEveryMs, statesEveryMs = 600_000, logger } = this.opts;
     const now = clock.now();
-    if (!api || (!force && now - this.lastPoll < pollEveryMs)) return;
+    if (!api || (!force && now - this.lastPoll < (this.pollWait ?? pollEveryMs))) return;
     this.lastPoll = now;
+    const before = api.budget();
     const next: RepoView = { ...this.view, poll: this.view.poll + 1 };
     try {
       const { runs } = await api.listRepoRuns();
@@ -77,6 +81,11 @@ export class GithubRuntime implements KindRuntime {
       next.apiError = errorMessage(error);
       if (this.view.apiError !== next.apiError) logger.warn({ kind: 'github', err: next.apiError }, 'GitHub API: no samples until it answers');
     }
+    // A 304 costs no rate limit, so only the other answers count as this poll's cost.
+    const after = api.budget();
+    const spent = after.requests - after.notModified - (before.requests - before.notModified);
+    this.pollCost = averagePollCost(this.pollCost, spent);
+    this.pollWait = pollWaitMs(after, clock.now(), pollEveryMs, this.pollCost);
     this.view = next;
   }
 
@@ -92,7 +101,11 @@ export class GithubRuntime implements KindRuntime {
     const { api, unwatched } = this.opts;
     if (!api) return { unwatched: unwatched ?? 'no token' };
     const budget = api.budget();
-    return { api: { ...budget, resetAt: budget.resetAt === null ? null : new Date(budget.resetAt).toISOString() }, ...(this.view.apiError && { apiError: this.view.apiError }) };
+    return {
+      api: { ...budget, resetAt: budget.resetAt === null ? null : new Date(budget.resetAt).toISOString() },
+      ...(this.pollWait !== undefined && this.pollWait > this.opts.pollEveryMs && { pollSlowedToMs: this.pollWait }),
+      ...(this.view.apiError && { apiError: this.view.apiError }),
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import { averagePollCost, pollWaitMs, type RateBudget } from '../../core/api-pace.js';
 import { errorMessage } from '../../core/errors.js';
 import { initialRecord, primaryWatched, type Effect, type UnitEvent, type UnitPolicy, type UnitRecord } from '../../core/failover.js';
 import type { KindRuntime, Observation, UnitDriver, UnitSides } from '../../core/kind.js';
@@ -13,7 +14,7 @@ import type { NetlifyTwinPlan } from './netlify-twin.js';
 /** What the kind needs of the Netlify API: one look at the site a poll. */
 export interface SiteHealthPort {
   siteHealth(): Promise<SiteView>;
-  budget?(): { limit: number | null; remaining: number | null; resetAt: number | null };
+  budget?(): RateBudget & { requests: number };
 }
 
 export interface SiteView {
@@ -75,6 +76,8 @@ export class NetlifyRuntime implements KindRuntime {
   readonly kind = 'netlify' as const;
   readonly drivers: NetlifyUnitDriver[];
   private lastPoll = Number.NEGATIVE_INFINITY;
+  private pollWait: number;
+  private pollCost: number | undefined;
   private view: PollView = { poll: 0, probes: new Map() };
   private listening: Promise<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -83,6 +86,7 @@ export class NetlifyRuntime implements KindRuntime {
 
   constructor(private readonly opts: NetlifyRuntimeOptions) {
     this.drivers = opts.units.map((spec) => new NetlifyUnitDriver(spec, this, () => this.view));
+    this.pollWait = opts.pollEveryMs;
   }
 
   get watched(): boolean {
@@ -96,8 +100,9 @@ export class NetlifyRuntime implements KindRuntime {
   async refresh(force: boolean): Promise<void> {
     const { api, clock, pollEveryMs, logger } = this.opts;
     const now = clock.now();
-    if (!force && now - this.lastPoll < pollEveryMs) return;
+    if (!force && now - this.lastPoll < this.pollWait) return;
     this.lastPoll = now;
+    const sentBefore = api?.budget?.().requests ?? 0;
     const next: PollView = { poll: this.view.poll + 1, probes: new Map() };
     const probed = this.drivers.filter((d) => d.spec.probe);
     const [site] = await Promise.all([
@@ -112,6 +117,9 @@ export class NetlifyRuntime implements KindRuntime {
       next.apiError = site.error;
       if (this.view.apiError !== site.error) logger.warn({ kind: 'netlify', err: site.error }, 'Netlify API: no samples from it until it answers');
     }
+    const budget = api?.budget?.();
+    if (budget) this.pollCost = averagePollCost(this.pollCost, budget.requests - sentBefore);
+    this.pollWait = budget ? pollWaitMs(budget, clock.now(), pollEveryMs, this.pollCost!) : pollEveryMs;
     this.view = next;
     this.arm();
   }
@@ -195,6 +203,7 @@ export class NetlifyRuntime implements KindRuntime {
       ...(site?.latestProduction && { latestDeploy: { id: site.latestProduction.id, state: site.latestProduction.state } }),
       ...(site?.published && { publishedDeploy: { id: site.published.id, state: site.published.state } }),
       ...(budget && { api: { ...budget, resetAt: budget.resetAt === null ? null : new Date(budget.resetAt).toISOString() } }),
+      ...(this.pollWait > this.opts.pollEveryMs && { pollSlowedToMs: this.pollWait }),
       ...(this.view.apiError && { apiError: this.view.apiError }),
     };
   }

@@ -11,6 +11,7 @@ import { LaunchBatch } from './launch-batch.js';
 import { type Pm2Entry, specFromPm2Entry } from './pm2-entry.js';
 import { ProcessTable } from './process-table.js';
 import { stopForGood } from './settled-stop.js';
+import { isProcessAlive } from '../../store/process-alive.js';
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
@@ -636,17 +637,9 @@ const orphanWaitMs = 5_000;
 /** Resolves when none of `pids` runs any more, or after `timeoutMs` (never kills: a pid may be reused). */
 async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
-  let left = pids.filter(alive);
+  let left = pids.filter(isProcessAlive);
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    left = left.filter(alive);
+    left = left.filter(isProcessAlive);
   }
 }

@@ -144,7 +144,7 @@ export class Pm2UnitDriver implements UnitDriver {
       case 'start-primary':
         return primary !== 'online' && primary !== 'launching';
       case 'stop-primary':
-        return primary !== undefined && primary !== 'stopped';
+        return effect.park ? primary !== 'stopped' : primary !== undefined && primary !== 'stopped';
       case 'start-twin':
         return this.spec.driver.needsActivate(twin);
       case 'stop-twin':
@@ -156,6 +156,8 @@ export class Pm2UnitDriver implements UnitDriver {
     const { pm, spec } = this;
     switch (effect.type) {
       case 'stop-primary':
+        // PM2's `autostart: false`: on a standby the primary is in `pm2 status`, stopped, ready for promotion.
+        if (effect.park && this.view(this.unit.name) === undefined) return pm.register(this.primaryApp);
         return pm.stop(this.unit.name);
       case 'restore-primary':
       case 'start-primary':

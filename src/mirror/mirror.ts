@@ -1,11 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { MirrorSpec } from '../../core/config-orchestrate.js';
-import { rsyncMissing } from '../preflight.js';
+import { fileURLToPath } from 'node:url';
+import type { MirrorSpec } from '../core/config-orchestrate.js';
 import { Destination, lastLine } from './destination.js';
 import { acquireLock, releaseLock, type LockHolder } from './mirror-lock.js';
-import { copyArgs, sshOptions, verifyArgs } from './rsync-args.js';
+import { copyArgs, rsyncMissing, sshOptions, verifyArgs } from './rsync-args.js';
 import { linkBase, nextStamp, partialPrefix, partialsOf, snapshotsToPrune } from './snapshots.js';
+
+/** The compiled entry point that runs one mirror as its own process (dist/mirror/mirror-main.js). */
+export const mirrorMain = fileURLToPath(new URL('./mirror-main.js', import.meta.url));
 
 export interface MirrorResult {
   snapshot: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MirrorSpec } from '../../core/config-orchestrate.js';
+import type { MirrorSpec } from '../core/config-orchestrate.js';
 import { copyArgs, shellQuote, verifyArgs } from './rsync-args.js';
 
 const local: MirrorSpec = { from: '/srv/data/', to: { kind: 'local', path: '/mnt/mirror' }, keep: 7, verify: true, exclude: ['*.tmp'] };

@@ -4,8 +4,8 @@
  * the stage's timeout, recorded in the ledger by `runRecorded`. Argument: the job's MirrorSpec as
  * JSON. Progress lines on stdout; a failure is one line on stderr (the job's reason) and exit 1.
  */
-import type { MirrorSpec } from '../../core/config-orchestrate.js';
-import { errorMessage } from '../../core/errors.js';
+import type { MirrorSpec } from '../core/config-orchestrate.js';
+import { errorMessage } from '../core/errors.js';
 import { runMirror } from './mirror.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,4 +1,7 @@
-import type { MirrorSpec } from '../../core/config-orchestrate.js';
+import type { MirrorSpec } from '../core/config-orchestrate.js';
+
+/** The package to install when rsync is missing, said in every message about it. */
+export const rsyncMissing = 'rsync not found on PATH: install the rsync package (Debian/Ubuntu: apt-get install rsync)';
 
 /** `-o BatchMode=yes`: a password prompt would hang an unattended run; it fails at once instead. */
 export function sshOptions(spec: Pick<MirrorSpec, 'ssh'>): string[] {

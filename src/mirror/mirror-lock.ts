@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { pidAlive } from '../in-progress.js';
+import { isProcessAlive } from '../store/process-alive.js';
 import type { Destination } from './destination.js';
 
 export const lockName = '.mirror.lock';
@@ -42,7 +42,7 @@ export async function acquireLock(dest: Destination, self: LockHolder = { pid: p
     if (state === 'acquired') return { held: true, ...(tookOver && { tookOver }) };
     const text = rest.join('\n').trim();
     const holder = parseLock(text);
-    if (!lockIsStale(holder, self.host, pidAlive)) {
+    if (!lockIsStale(holder, self.host, isProcessAlive)) {
       return { held: false, holder, reason: `${dest.label} is locked by pid ${holder!.pid} on ${holder!.host} since ${holder!.since} (${lockName})` };
     }
     const aside = `${lockName}.stale-${self.pid}`;

@@ -1,5 +1,5 @@
-import type { MirrorSpec } from '../../core/config-orchestrate.js';
-import { RedundancyError } from '../../core/errors.js';
+import type { MirrorSpec } from '../core/config-orchestrate.js';
+import { RedundancyError } from '../core/errors.js';
 import { shellQuote, sshOptions } from './rsync-args.js';
 
 export interface ShellResult {
