@@ -5,13 +5,13 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { errorMessage, RedundancyError } from '../../core/errors.js';
 import type { ProcessManager } from '../../core/ports.js';
 import type { Pm2AppSpec, ProcessEvent, ProcessView } from '../../core/types.js';
+import { isProcessAlive } from '../../store/process-alive.js';
 import { twinToEcosystemApp } from './app-options.js';
 import { Generations } from './generations.js';
 import { LaunchBatch } from './launch-batch.js';
 import { type Pm2Entry, specFromPm2Entry } from './pm2-entry.js';
 import { ProcessTable } from './process-table.js';
 import { stopForGood } from './settled-stop.js';
-import { isProcessAlive } from '../../store/process-alive.js';
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
